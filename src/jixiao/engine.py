@@ -1,0 +1,161 @@
+"""The scoring engine: inputs → scorecard.
+
+`computed_cells(framework)` is the single list of everything the workbook computes (measures,
+table ratios, indicator scores and explanations, subtotals, total, grade, 审核 results), each an
+expression with an id.  The engine evaluates that list in Python; the workbook generator writes
+the very same list as formulas.  Nothing is computed one way only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from jixiao.checks import ERROR, PASSED, WARNING
+from jixiao.expr import Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
+from jixiao.framework.model import Framework
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: str
+    expr: Expr
+    kind: str  # measure | table | score | text | level2 | level1 | total | grade | check | detail | count
+
+
+def score_id(indicator_id: str) -> str:
+    return f"score.{indicator_id}"
+
+
+def text_id(indicator_id: str) -> str:
+    return f"text.{indicator_id}"
+
+
+def check_id(cid: str) -> str:
+    return f"check.{cid}"
+
+
+def detail_id(cid: str) -> str:
+    return f"detail.{cid}"
+
+
+@lru_cache(maxsize=16)
+def _cells(framework: Framework) -> tuple[Cell, ...]:
+    fw = framework
+    cells: list[Cell] = [Cell(m.id, m.expr(), "measure") for m in fw.measures]
+    for sheet in fw.form.sheets:
+        for table in sheet.tables:
+            for col in (c for c in table.columns if c.computed):
+                for row in table.rows:
+                    num, den = (ref(f"{row.id}_{c}") for c in col.computed)
+                    cells.append(Cell(f"{row.id}_{col.id}", if_(den.eq(0), "", num / den), "table"))
+    for ind in fw.indicators:
+        cells.append(Cell(score_id(ind.id), round_(clip(ind.rule.score(), 0, ind.points), fw.score_decimals), "score"))
+        cells.append(Cell(text_id(ind.id), ind.rule.explain(), "text"))
+    for l1 in fw.level1:
+        for l2 in l1.children:
+            cells.append(Cell(f"level2.{l2.name}", round_(sum_(*(ref(score_id(i.id)) for i in l2.indicators)),
+                                                          fw.score_decimals), "level2"))
+        cells.append(Cell(f"level1.{l1.name}", round_(sum_(*(ref(score_id(i.id)) for l2 in l1.children
+                                                             for i in l2.indicators)), fw.score_decimals), "level1"))
+    total = round_(sum_(*(ref(score_id(i.id)) for i in fw.indicators)), fw.score_decimals)
+    cells.append(Cell("total", total, "total"))
+    grades = fw.grades
+    cells.append(Cell("grade", choose([(ref("total") >= g.minimum, g.name) for g in grades[:-1]], grades[-1].name),
+                      "grade"))
+    for check in fw.checks:
+        cells.append(Cell(check_id(check.id), check.result(), "check"))
+        cells.append(Cell(detail_id(check.id), if_(ref(check_id(check.id)).eq(PASSED), "", check.detail()), "detail"))
+    for level, key in ((ERROR, "errors"), (WARNING, "warnings")):
+        count: Expr = lift(0)
+        for check in fw.checks:
+            count = count + if_(ref(check_id(check.id)).eq(level), 1, 0)
+        cells.append(Cell(f"checks.{key}", count, "count"))
+    cells.append(Cell("checks.summary", concat("错误", ref("checks.errors"), "项，警告", ref("checks.warnings"), "项"),
+                      "count"))
+    return tuple(cells)
+
+
+def computed_cells(framework: Framework) -> tuple[Cell, ...]:
+    return _cells(framework)
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class IndicatorScore:
+    id: str
+    name: str
+    level1: str
+    level2: str
+    points: float
+    score: float
+    explanation: str
+    measures: dict[str, float]
+
+
+@dataclass
+class CheckResult:
+    id: str
+    level: str
+    message: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Scorecard:
+    framework_id: str
+    framework_version: str
+    indicators: list[IndicatorScore]
+    level1: dict[str, float]
+    level2: dict[str, float]
+    total: float
+    grade: str
+    checks: list[CheckResult]
+    values: dict[str, Any] = field(repr=False, default_factory=dict)  # every input and computed cell
+
+    def indicator(self, iid: str) -> IndicatorScore:
+        return next(i for i in self.indicators if i.id == iid)
+
+    @property
+    def errors(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and c.level == ERROR]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and c.level == WARNING]
+
+
+def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every computed cell's value, in order, on top of the inputs (an Excel error → its code)."""
+    values: dict[str, Any] = dict(inputs)
+    for cell in computed_cells(framework):
+        try:
+            values[cell.id] = cell.expr.evaluate(values)
+        except FormulaError as exc:
+            values[cell.id] = exc.code
+    return values
+
+
+def score(framework: Framework, inputs: Mapping[str, Any]) -> Scorecard:
+    values = evaluate(framework, inputs)
+    indicators = [
+        IndicatorScore(
+            id=ind.id, name=ind.name, level1=ind.level1, level2=ind.level2, points=ind.points,
+            score=values[score_id(ind.id)], explanation=values[text_id(ind.id)],
+            measures={m.id: values[m.id] for m in ind.measures},
+        )
+        for ind in framework.indicators
+    ]
+    checks = [
+        CheckResult(c.id, c.level, c.message, values[check_id(c.id)] == PASSED, values[detail_id(c.id)])
+        for c in framework.checks
+    ]
+    return Scorecard(
+        framework_id=framework.id, framework_version=framework.version, indicators=indicators,
+        level1={l1.name: values[f"level1.{l1.name}"] for l1 in framework.level1},
+        level2={l2.name: values[f"level2.{l2.name}"] for l1 in framework.level1 for l2 in l1.children},
+        total=values["total"], grade=values["grade"], checks=checks, values=values,
+    )

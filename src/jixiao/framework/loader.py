@@ -1,0 +1,244 @@
+"""Loading and validating a framework file (and the form it names).
+
+Validation is the point: points add up level by level to the total, thresholds are ordered,
+every field a rule or check uses exists, ids are unique, unknown keys are refused.  A broken
+file gets one `FrameworkError` naming the file, the indicator and the problem."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from jixiao.checks import build_check, required_checks
+from jixiao.framework.model import (
+    FIELD_TYPES, Column, Field, Form, Framework, Grade, Indicator, Level1, Level2, Row, Sheet, Table,
+)
+from jixiao.framework.spec import FrameworkError, Spec
+from jixiao.measures import Names, build_measure
+from jixiao.rules import RuleContext, build_rule
+
+BUILTIN = "shenzhen-district-2021"
+_EPS = 1e-9
+
+
+def builtin_path(name: str) -> Path:
+    return Path(str(resources.files("jixiao.framework") / "builtin" / f"{name}.yaml"))
+
+
+def _read_yaml(path: Path) -> tuple[dict, bytes]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FrameworkError(str(path), f"无法读取文件（{exc.strerror}）") from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path} 第{mark.line + 1}行第{mark.column + 1}列" if mark else str(path)
+        raise FrameworkError(where, f"YAML 格式错误：{getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise FrameworkError(str(path), "文件内容应为映射（键: 值）")
+    return data, raw
+
+
+def load_framework(source: str | Path | None = None) -> Framework:
+    """A framework by built-in name or file path (default: the built-in 2021 framework)."""
+    path = builtin_path(source or BUILTIN) if source is None or not _looks_like_path(source) else Path(source)
+    if not path.exists() and source is not None and not _looks_like_path(source):
+        raise FrameworkError(str(source), "没有这个内置框架，也没有这个文件")
+    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
+
+
+def _looks_like_path(source: str | Path) -> bool:
+    return isinstance(source, Path) or "/" in source or "\\" in source or source.endswith((".yaml", ".yml"))
+
+
+@lru_cache(maxsize=16)
+def _load_cached(path: str, mtime: int) -> Framework:
+    return _load(Path(path))
+
+
+def _load(path: Path) -> Framework:
+    data, raw = _read_yaml(path)
+    top = Spec(data, path.name)
+    form_name = top.req("form")
+    form_path = path.parent / f"{form_name}.yaml"
+    if not form_path.exists():
+        form_path = builtin_path(form_name)
+    if not form_path.exists():
+        raise FrameworkError(top.at("form"), f"找不到基础数据表定义 “{form_name}”（{form_path.name}）")
+    form_data, form_raw = _read_yaml(form_path)
+    form_spec = Spec(form_data, form_path.name)
+    form, fields = _load_form(form_spec)
+
+    total = top.req("total_points", float)
+    score_decimals = top.opt("score_decimals", int, 2)
+    ratio_decimals = top.opt("ratio_decimals", int, 6)
+    grades = _load_grades(top)
+
+    measures: dict = {}
+    names = Names(fields, measures)
+    level1s: list[Level1] = []
+    seen_ids: set[str] = set()
+    for l1 in top.subs("level1"):
+        l1_name, l1_points = l1.req("name"), l1.req("points", float)
+        children = []
+        for l2 in l1.subs("level2"):
+            l2_name, l2_points = l2.req("name"), l2.req("points", float)
+            indicators = [_load_indicator(s, l1_name, l2_name, names, fields, seen_ids,
+                                          score_decimals, ratio_decimals)
+                          for s in l2.subs("indicators")]
+            _points_add_up(l2, f"二级指标“{l2_name}”", l2_points, [i.points for i in indicators])
+            l2.done()
+            children.append(Level2(l2_name, l2_points, indicators))
+        _points_add_up(l1, f"一级指标“{l1_name}”", l1_points, [c.points for c in children])
+        l1.done()
+        level1s.append(Level1(l1_name, l1_points, children))
+    _points_add_up(top, "框架总分", total, [l.points for l in level1s])
+
+    checks = required_checks(list(fields.values()))
+    check_ids = {c.id for c in checks}
+    for spec in form_spec.subs("checks", required=False) + top.subs("checks", required=False):
+        check = build_check(spec, names)
+        if check.id in check_ids:
+            raise FrameworkError(spec.at("id"), f"审核 id “{check.id}” 重复")
+        check_ids.add(check.id)
+        checks.append(check)
+    form_spec.done()
+
+    framework = Framework(
+        id=top.req("id"), title=top.req("title"), version=top.req("version"),
+        digest=hashlib.sha256(raw + b"\0" + form_raw).hexdigest(),
+        form=form, total_points=total, score_decimals=score_decimals, ratio_decimals=ratio_decimals,
+        grades=grades, level1=level1s, checks=checks, fields=fields,
+    )
+    top.done()
+    return framework
+
+
+def _points_add_up(spec: Spec, what: str, points: float, parts: list[float]) -> None:
+    if abs(sum(parts) - points) > _EPS:
+        listed = "+".join(f"{p:g}" for p in parts)
+        raise FrameworkError(spec.where, f"{what}的参考分值为 {points:g}，但下级分值之和为 {listed} = {sum(parts):g}")
+
+
+def _load_grades(top: Spec) -> list[Grade]:
+    grades = []
+    for g in top.subs("grades"):
+        grades.append(Grade(g.req("name"), g.req("min", float)))
+        g.done()
+    mins = [g.minimum for g in grades]
+    if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+        raise FrameworkError(top.at("grades"), "等级下限应从高到低排列且互不相同")
+    if mins[-1] > 0:
+        raise FrameworkError(top.at("grades"), "最低等级的下限应为 0，否则低分没有等级")
+    return grades
+
+
+def _field(spec: Spec, sheet: str, section: str, unit: str, **defaults: object) -> Field:
+    ftype = spec.opt("type", str, defaults.get("type", "amount"))
+    if ftype not in FIELD_TYPES:
+        raise FrameworkError(spec.at("type"), f"未知的字段类型 “{ftype}”，可用：{'、'.join(sorted(FIELD_TYPES))}")
+    options = tuple(spec.opt("options", list, []))
+    if ftype == "choice" and not options:
+        raise FrameworkError(spec.where, "选择型字段需要 options")
+    field_unit = spec.opt("unit", str, unit if ftype == "amount" else ("人" if ftype == "count" and unit == "人" else ""))
+    field = Field(
+        id=spec.req("id"), label=spec.req("label"), type=ftype, unit=field_unit,
+        required=spec.opt("required", bool, False), options=options,
+        minimum=spec.opt("min", float, 0.0 if ftype in ("amount", "count", "score", "percent") else None),
+        maximum=spec.opt("max", float, 1.0 if ftype == "percent" else None),
+        sheet=sheet, section=section,
+    )
+    spec.done()
+    return field
+
+
+def _add(fields: dict[str, Field], field: Field, where: str) -> None:
+    if field.id in fields:
+        raise FrameworkError(where, f"字段 id “{field.id}” 重复（已在 {fields[field.id].sheet}“{fields[field.id].section}”中）")
+    fields[field.id] = field
+
+
+def _load_form(spec: Spec) -> tuple[Form, dict[str, Field]]:
+    fields: dict[str, Field] = {}
+    sheets = []
+    for s in spec.subs("sheets"):
+        name = s.req("name")
+        tables = []
+        for t in s.subs("tables"):
+            table = Table(title=t.req("title"), unit=t.opt("unit", str, ""))
+            if t.has("fields"):
+                for f in t.subs("fields"):
+                    field = _field(f, name, table.title, table.unit)
+                    _add(fields, field, f.where)
+                    table.fields.append(field)
+            else:
+                for c in t.subs("columns"):
+                    computed = None
+                    if c.has("computed"):
+                        comp = c.sub("computed")
+                        computed = (comp.req("num"), comp.req("den"))
+                        comp.done()
+                    table.columns.append(Column(c.req("id"), c.req("label"), c.opt("type", str, "amount"), computed,
+                                                c.opt("optional", bool, False)))
+                    c.done()
+                input_cols = {c.id for c in table.columns if not c.computed}
+                for c in table.columns:
+                    if c.computed and not set(c.computed) <= input_cols:
+                        raise FrameworkError(t.at("columns"), f"计算列“{c.label}”引用了不存在的列")
+                for r in t.subs("rows"):
+                    row = Row(r.req("id"), r.req("label"), r.opt("required", bool, False))
+                    r.done()
+                    table.rows.append(row)
+                    for c in table.columns:
+                        if not c.computed:
+                            unit = table.unit if c.type == "amount" else ""
+                            field = Field(id=f"{row.id}_{c.id}", label=f"{row.label.strip('　')}：{c.label}",
+                                          type=c.type, unit=unit, required=row.required and not c.optional,
+                                          minimum=0.0,
+                                          sheet=name, section=table.title)
+                            _add(fields, field, r.where)
+            t.done()
+            tables.append(table)
+        s.done()
+        sheets.append(Sheet(name, tables))
+    form = Form(spec.req("id"), spec.req("title"), sheets)
+    return form, fields
+
+
+def _load_indicator(spec: Spec, l1: str, l2: str, names: Names, fields: dict[str, Field],
+                    seen: set[str], score_decimals: int, ratio_decimals: int) -> Indicator:
+    iid = spec.req("id")
+    where = f"指标 {iid}（{spec.data.get('name', '')}）"
+    spec.where = f"{spec.where} {where}"
+    if iid in seen:
+        raise FrameworkError(spec.at("id"), f"指标 id “{iid}” 重复")
+    seen.add(iid)
+    name, points = spec.req("name"), spec.req("points", float)
+    inputs = []
+    for f in spec.subs("inputs", required=False):
+        field = _field(f, "评分要素", name, "", type="count")
+        _add(fields, field, f.where)
+        inputs.append(field)
+    measures = []
+    for m in spec.subs("measures", required=False):
+        measure = build_measure(m, names, ratio_decimals)
+        if names.exists(measure.id):
+            raise FrameworkError(m.at("id"), f"计算项 id “{measure.id}” 与已有字段或计算项重复")
+        names.measures[measure.id] = measure
+        measures.append(measure)
+    ctx = RuleContext(names=names, indicator_name=name, score_decimals=score_decimals)
+    rule = build_rule(spec.sub("rule"), iid, points, ctx)
+    for field in rule.judgements():
+        _add(fields, field, spec.at("rule"))
+    indicator = Indicator(
+        id=iid, name=name, points=points, description=spec.req("description"), criteria=spec.req("criteria"),
+        level1=l1, level2=l2, rule=rule, measures=measures, inputs=inputs + rule.judgements(),
+    )
+    spec.done()
+    return indicator

@@ -1,0 +1,153 @@
+"""What a loaded framework is: input fields laid out in a form, indicators with their rule,
+measures, and cross-checks.  Built by `framework.loader`; read by the engine and the workbook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jixiao.checks import Check
+    from jixiao.measures import Measure
+    from jixiao.rules.base import Rule
+
+# Field types and what the workbook allows in them.
+NUMERIC_TYPES = frozenset({"amount", "count", "percent", "score", "year"})
+FIELD_TYPES = NUMERIC_TYPES | {"text", "yesno", "choice"}
+YES, NO = "是", "否"
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    type: str
+    unit: str = ""
+    required: bool = False
+    options: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    sheet: str = ""
+    section: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    def allowed(self) -> str:
+        """What may be typed, in the words the 填表说明 and error messages use."""
+        if self.type == "yesno":
+            return "“是”或“否”"
+        if self.type == "choice":
+            return "以下之一：" + "；".join(self.options)
+        if self.type == "count":
+            return "不小于0的整数"
+        if self.type == "year":
+            return "四位年份"
+        if self.type == "percent":
+            return "0%～100%之间的百分比"
+        if self.type in ("amount", "score"):
+            low = 0 if self.minimum is None else self.minimum
+            high = "" if self.maximum is None else f"、不大于{self.maximum:g}"
+            return f"不小于{low:g}{high}的数值" + (f"（单位：{self.unit}）" if self.unit else "")
+        return "文本"
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    label: str
+    type: str = "amount"
+    computed: tuple[str, str] | None = None  # (numerator column, denominator column)
+    optional: bool = False  # not required even in a required row (e.g. 数量 where 原值 is enough)
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    label: str
+    required: bool = False
+
+
+@dataclass
+class Table:
+    title: str
+    unit: str = ""
+    fields: list[Field] = field(default_factory=list)   # a list table: one field a line
+    columns: list[Column] = field(default_factory=list)  # or a grid: rows × columns
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def is_grid(self) -> bool:
+        return bool(self.columns)
+
+
+@dataclass
+class Sheet:
+    name: str
+    tables: list[Table]
+
+
+@dataclass
+class Form:
+    id: str
+    title: str
+    sheets: list[Sheet]
+
+
+@dataclass
+class Indicator:
+    id: str
+    name: str
+    points: float
+    description: str
+    criteria: str
+    level1: str
+    level2: str
+    rule: Rule
+    measures: list[Measure]
+    inputs: list[Field]  # what the unit judges or counts for this indicator (评分要素)
+
+
+@dataclass
+class Level2:
+    name: str
+    points: float
+    indicators: list[Indicator]
+
+
+@dataclass
+class Level1:
+    name: str
+    points: float
+    children: list[Level2]
+
+
+@dataclass(frozen=True)
+class Grade:
+    name: str
+    minimum: float
+
+
+@dataclass(eq=False)  # identity hash: computed cells are cached per loaded framework
+class Framework:
+    id: str
+    title: str
+    version: str
+    digest: str  # sha256 of the framework and form files as loaded
+    form: Form
+    total_points: float
+    score_decimals: int
+    ratio_decimals: int
+    grades: list[Grade]
+    level1: list[Level1]
+    checks: list[Check]
+    fields: dict[str, Field]  # every input: form fields, then indicator inputs, by id
+
+    @property
+    def indicators(self) -> list[Indicator]:
+        return [ind for l1 in self.level1 for l2 in l1.children for ind in l2.indicators]
+
+    @property
+    def measures(self) -> list[Measure]:
+        return [m for ind in self.indicators for m in ind.measures]

@@ -1,0 +1,37 @@
+"""How Excel turns a number into text: the General format (a number joined with &) and the
+few TEXT() format codes the template uses.  Both round half away from zero at 15 significant
+digits, as Excel and LibreOffice do, so the Python explanation texts match the workbook's."""
+
+from __future__ import annotations
+
+from jixiao.numeric import excel_round
+
+
+def general_text(x: float) -> str:
+    """A number in the General format, as ="" & x shows it (15 significant digits)."""
+    if x == 0:
+        return "0"
+    text = f"{x:.15g}"
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else "+"
+        return f"{mantissa}E{sign}{abs(int(exp)):02d}"
+    return text
+
+
+def text_format(x: float, fmt: str) -> str:
+    """TEXT(x, fmt) for the format codes the template writes: 0, 0.0…, with an optional %,
+    and #,##0 / #,##0.00 with thousands separators."""
+    percent = fmt.endswith("%")
+    body = fmt[:-1] if percent else fmt
+    grouping = body.startswith("#,##")
+    if grouping:
+        body = body[len("#,##"):]
+    if body.count(".") > 1 or body.replace(".", "").strip("0") != "" or not body.startswith("0"):
+        raise ValueError(f"unsupported TEXT format {fmt!r}")
+    decimals = len(body.split(".")[1]) if "." in body else 0
+    value = excel_round(x * 100 if percent else x, decimals)
+    text = f"{abs(value):,.{decimals}f}" if grouping else f"{abs(value):.{decimals}f}"
+    if value < 0:
+        text = "-" + text
+    return text + ("%" if percent else "")
