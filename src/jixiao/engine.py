@@ -15,6 +15,7 @@ from typing import Any
 from jixiao.checks import ERROR, PASSED, WARNING
 from jixiao.expr import Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
 from jixiao.framework.model import Framework
+from jixiao.measures import Names
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,14 @@ def text_id(indicator_id: str) -> str:
     return f"text.{indicator_id}"
 
 
+def measure_text_id(mid: str) -> str:
+    return f"explain.{mid}"
+
+
+def _names(fw: Framework) -> Names:
+    return Names(fw.fields, {m.id: m for m in fw.measures})
+
+
 def check_id(cid: str) -> str:
     return f"check.{cid}"
 
@@ -43,7 +52,10 @@ def detail_id(cid: str) -> str:
 @lru_cache(maxsize=16)
 def _cells(framework: Framework) -> tuple[Cell, ...]:
     fw = framework
-    cells: list[Cell] = [Cell(m.id, m.expr(), "measure") for m in fw.measures]
+    cells: list[Cell] = []
+    for m in fw.measures:
+        cells.append(Cell(m.id, m.expr(), "measure"))
+        cells.append(Cell(measure_text_id(m.id), m.explain(_names(fw)), "measure_text"))
     for sheet in fw.form.sheets:
         for table in sheet.tables:
             for col in (c for c in table.columns if c.computed):

@@ -236,6 +236,9 @@ def _load_indicator(spec: Spec, l1: str, l2: str, names: Names, fields: dict[str
     rule = build_rule(spec.sub("rule"), iid, points, ctx)
     for field in rule.judgements():
         _add(fields, field, spec.at("rule"))
+    # The unit's own 整改情况说明 beside each score on the 评分表.
+    _add(fields, Field(id=f"{iid}_note", label="扣分原因及整改情况说明", type="text", sheet="评分表", section=name),
+         spec.where)
     indicator = Indicator(
         id=iid, name=name, points=points, description=spec.req("description"), criteria=spec.req("criteria"),
         level1=l1, level2=l2, rule=rule, measures=measures, inputs=inputs + rule.judgements(),
