@@ -150,9 +150,13 @@ class DeclaredOrDifference(Measure):
         self.minuend = check_name(names, spec.req("minuend"), spec.at("minuend"))
         self.subtrahend = check_name(names, spec.req("subtrahend"), spec.at("subtrahend"))
 
+    # 万元 to 0.01 元: a difference of two amounts carries float noise (1200.7 − 1113.25 =
+    # 87.45000000000005) that LibreOffice shows as 87.4500000000001 when joined to text.
+    DECIMALS = 6
+
     def expr(self) -> Expr:
-        return call("ABS", if_(call("ISNUMBER", ref(self.declared)), ref(self.declared),
-                               ref(self.minuend) - ref(self.subtrahend)))
+        return round_(call("ABS", if_(call("ISNUMBER", ref(self.declared)), ref(self.declared),
+                                      ref(self.minuend) - ref(self.subtrahend))), self.DECIMALS)
 
     def explain(self, names: Names) -> Expr:
         return if_(

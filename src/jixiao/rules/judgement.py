@@ -86,7 +86,7 @@ class Deduction(Rule):
         return max_(self.points - self.per * self.count, 0)
 
     def explain(self) -> Expr:
-        lost = min_(self.per * self.count, self.points)
+        lost = round_(min_(self.per * self.count, self.points), self.ctx.score_decimals)
         return if_(self.count > 0, concat(self.count_label, self.count, "项，每项扣", self.num(self.per),
                                           "分，扣", lost, "分。"), "")
 

@@ -1,0 +1,133 @@
+"""The `jixiao` command.  Each command imports only what it needs, so a one-file run stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+FRAMEWORK_HELP = "框架：内置名称（默认 shenzhen-district-2021）或 YAML 文件路径"
+
+
+def _framework(source: str | None):
+    from jixiao.framework.loader import load_framework
+    from jixiao.framework.spec import FrameworkError
+
+    try:
+        return load_framework(source)
+    except FrameworkError as exc:
+        raise click.ClickException(f"框架文件有误：{exc}") from None
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jixiao")
+def main() -> None:
+    """jixiao 绩效：部门整体支出绩效自评表的生成、填报、评分与审核。"""
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="输出的 .xlsx 文件")
+@click.option("--framework", "framework_source", default=None, help=FRAMEWORK_HELP)
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="预填评价年度")
+@click.option("--unit", default=None, help="预填单位名称")
+def template(output: Path, framework_source: str | None, year: int | None, unit: str | None) -> None:
+    """生成空白自评表（评分为实时公式）。"""
+    from jixiao.workbook.generator import build_workbook
+
+    fw = _framework(framework_source)
+    data = {k: v for k, v in (("year", year), ("unit_name", unit)) if v is not None}
+    build_workbook(fw, data).save(output)
+    click.echo(f"已生成 {output}（框架 {fw.id} 版本 {fw.version}，{len(fw.indicators)} 个三级指标）")
+
+
+@main.command()
+@click.argument("data_file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="输出的 .xlsx 文件")
+@click.option("--framework", "framework_source", default=None, help=FRAMEWORK_HELP)
+def fill(data_file: Path, output: Path, framework_source: str | None) -> None:
+    """由数据文件（YAML/JSON，键为字段 id）生成已填报的自评表。"""
+    from jixiao.data import DataError, load_data
+    from jixiao.workbook.generator import build_workbook
+
+    fw = _framework(framework_source)
+    try:
+        data = load_data(fw, data_file)
+    except DataError as exc:
+        _fail(f"数据文件有误，未生成工作簿（{len(exc.issues)} 处）：\n" + "\n".join(f"  {i}" for i in exc.issues))
+    built = build_workbook(fw, data)
+    built.save(output)
+    click.echo(f"已生成 {output}：总得分 {built.values['total']:.2f}（{built.values['grade']}），"
+               f"审核：{built.values['checks.summary']}")
+
+
+@main.command()
+@click.option("--framework", "framework_source", default=None, help=FRAMEWORK_HELP)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def fields(framework_source: str | None, as_json: bool) -> None:
+    """列出全部填报字段：id、名称、单位、工作表!单元格。"""
+    from jixiao.workbook.generator import build_workbook
+
+    fw = _framework(framework_source)
+    built = build_workbook(fw)
+    rows = [{"id": fid, "label": fw.fields[fid].label, "type": fw.fields[fid].type, "unit": fw.fields[fid].unit,
+             "required": fw.fields[fid].required, "cell": f"{p.sheet}!{p.coord}"} for fid, p in built.inputs.items()]
+    if as_json:
+        import json
+
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "名称", "单位", "位置", title=f"{fw.title}：{len(rows)} 个填报字段")
+    for r in rows:
+        table.add_row(r["id"], r["label"] + ("（必填）" if r["required"] else ""), r["unit"], r["cell"])
+    Console().print(table)
+
+
+@main.command()
+@click.argument("data_file", type=click.Path(path_type=Path))
+@click.option("--framework", "framework_source", default=None, help=FRAMEWORK_HELP)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出评分结果")
+def score(data_file: Path, framework_source: str | None, as_json: bool) -> None:
+    """由数据文件计算评分（不生成工作簿）。"""
+    from jixiao.data import DataError, load_data
+    from jixiao.engine import score as run
+
+    fw = _framework(framework_source)
+    try:
+        data = load_data(fw, data_file)
+    except DataError as exc:
+        _fail("数据文件有误：\n" + "\n".join(f"  {i}" for i in exc.issues))
+    card = run(fw, data)
+    if as_json:
+        import dataclasses
+        import json
+
+        out = dataclasses.asdict(card)
+        out.pop("values")
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    from jixiao.report import print_scorecard
+
+    print_scorecard(card, title=str(data.get("unit_name", data_file)))
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
+              show_default=True, help="输出目录")
+def demo(out_dir: Path) -> None:
+    """演示：生成模板，用两份样例（福田、龙岗）填报，评分，并用 formulas 重算工作簿核对。"""
+    from jixiao.demo import run_demo
+
+    sys.exit(run_demo(out_dir))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

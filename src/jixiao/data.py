@@ -1,0 +1,131 @@
+"""Data files for `jixiao fill`: a YAML or JSON mapping of field id → value.
+
+Strict, because a data file is written by a program or by someone who can fix it: an unknown
+field, a word where a number belongs, an answer that is not one of the options are errors,
+each naming the file, the field id and label, what was expected and what was found."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jixiao.framework.model import NO, YES, Field, Framework
+
+
+@dataclass(frozen=True)
+class DataIssue:
+    source: str
+    field_id: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}：字段 {self.field_id}" if self.field_id else self.source
+        return f"{where}：{self.message}"
+
+
+class DataError(ValueError):
+    def __init__(self, issues: list[DataIssue]):
+        super().__init__("\n".join(str(i) for i in issues))
+        self.issues = issues
+
+
+def read_data_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError([DataIssue(source, "", "文件不存在")]) from None
+    except UnicodeDecodeError:
+        raise DataError([DataIssue(source, "", "文件不是 UTF-8 编码的文本")]) from None
+    except OSError as exc:
+        raise DataError([DataIssue(source, "", f"无法读取（{exc.strerror}）")]) from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise DataError([DataIssue(source, "", f"JSON 格式错误：第{exc.lineno}行第{exc.colno}列 {exc.msg}")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"第{mark.line + 1}行第{mark.column + 1}列 " if mark else ""
+        raise DataError([DataIssue(source, "", f"YAML 格式错误：{at}{getattr(exc, 'problem', exc)}")]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DataError([DataIssue(source, "", "内容应为“字段 id: 值”的映射")])
+    return {str(k): v for k, v in data.items()}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"是/否值 {value}"
+    if isinstance(value, (int, float)):
+        return f"数值 {value:g}"
+    if isinstance(value, str):
+        return f"文本 “{value}”"
+    return type(value).__name__
+
+
+def coerce_value(field: Field, value: Any) -> tuple[Any, str | None]:
+    """The value as the workbook stores it, or an error message (expected / found)."""
+    if value is None or value == "":
+        return None, None
+    expected = f"应为{field.allowed()}"
+    if field.type == "text":
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value), None
+        return None, f"{expected}，实际为 {_describe(value)}"
+    if field.type == "yesno":
+        if value is True or value == YES:
+            return YES, None
+        if value is False or value == NO:
+            return NO, None
+        return None, f"{expected}，实际为 {_describe(value)}"
+    if field.type == "choice":
+        if value in field.options:
+            return value, None
+        close = difflib.get_close_matches(str(value), field.options, n=1)
+        hint = f"（是否为“{close[0]}”？）" if close else ""
+        return None, f"{expected}，实际为 {_describe(value)}{hint}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None, f"{expected}，实际为 {_describe(value)}"
+    number = float(value)
+    if field.type in ("count", "year") and not number.is_integer():
+        return None, f"{expected}，实际为 {_describe(value)}"
+    if field.type == "year" and not 2000 <= number <= 2100:
+        return None, f"{expected}，实际为 {_describe(value)}"
+    if field.minimum is not None and number < field.minimum:
+        return None, f"{expected}，实际为 {_describe(value)}（小于{field.minimum:g}）"
+    if field.maximum is not None and number > field.maximum:
+        return None, f"{expected}，实际为 {_describe(value)}（大于{field.maximum:g}）"
+    return (int(number) if field.type in ("count", "year") else number), None
+
+
+def validate_data(framework: Framework, data: dict[str, Any], source: str = "数据") -> dict[str, Any]:
+    """Field id → workbook value; raises DataError listing every problem at once."""
+    issues: list[DataIssue] = []
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        field = framework.fields.get(key)
+        if field is None:
+            close = difflib.get_close_matches(key, framework.fields, n=1)
+            hint = f"（是否为 {close[0]}？）" if close else ""
+            issues.append(DataIssue(source, key, f"框架 {framework.id} 中没有这个字段{hint}"))
+            continue
+        value, problem = coerce_value(field, raw)
+        if problem:
+            issues.append(DataIssue(source, key, f"“{field.label}”{problem}"))
+        elif value is not None:
+            values[key] = value
+    if issues:
+        raise DataError(issues)
+    return values
+
+
+def load_data(framework: Framework, path: str | Path) -> dict[str, Any]:
+    return validate_data(framework, read_data_file(path), str(path))
