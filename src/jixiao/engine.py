@@ -7,7 +7,7 @@ the very same list as formulas.  Nothing is computed one way only."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -23,6 +23,15 @@ class Cell:
     id: str
     expr: Expr
     kind: str  # measure | table | score | text | level2 | level1 | total | grade | check | detail | count
+
+    @property
+    def run(self) -> Callable[[Mapping[str, Any]], Any]:
+        return _compiled(self.expr)
+
+
+@lru_cache(maxsize=None)
+def _compiled(expr: Expr) -> Callable[[Mapping[str, Any]], Any]:
+    return expr.compile()
 
 
 def score_id(indicator_id: str) -> str:
@@ -142,10 +151,11 @@ class Scorecard:
 
 def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Every computed cell's value, in order, on top of the inputs (an Excel error → its code)."""
-    values: dict[str, Any] = dict(inputs)
+    # numbers are doubles, as in a spreadsheet (and the arithmetic fast path expects floats)
+    values: dict[str, Any] = {k: float(v) if type(v) is int else v for k, v in inputs.items()}
     for cell in computed_cells(framework):
         try:
-            values[cell.id] = cell.expr.evaluate(values)
+            values[cell.id] = cell.run(values)
         except FormulaError as exc:
             values[cell.id] = exc.code
     return values

@@ -68,8 +68,21 @@ def as_bool(value: Any) -> bool:
     return as_number(value) != 0
 
 
+def _r15(x: float) -> float:
+    return float(f"{x:.15g}")
+
+
 def compare(a: Any, b: Any) -> int:
     """Excel's ordering: numbers < text < booleans; empty counts as 0 or "" as the other side."""
+    ta, tb = type(a), type(b)
+    if ta is tb and ta is float or ta is tb and ta is int:  # the common case, fast
+        if a == b:
+            return 0
+        a, b = _r15(a), _r15(b)
+        return (a > b) - (a < b)
+    if ta is str and tb is str:
+        a, b = a.lower(), b.lower()
+        return (a > b) - (a < b)
     if a is None:
         a = "" if isinstance(b, str) else 0.0
     if b is None:
@@ -98,6 +111,11 @@ class Expr:
 
     def excel(self, refs: Callable[[str], str]) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def compile(self) -> Callable[[Mapping[str, Any]], Any]:
+        """A closure computing the same value as `evaluate`, without walking the tree each time
+        (the engine evaluates every cell of every workbook: this is its hot path)."""
+        return self.evaluate
 
     def names(self) -> set[str]:
         """Every field or measure id this expression reads."""
@@ -142,10 +160,15 @@ class Const(Expr):
     __slots__ = ("value",)
 
     def __init__(self, value: float | str | bool):
-        self.value = value
+        # numbers are doubles, as in a spreadsheet (and the arithmetic fast path expects floats)
+        self.value = float(value) if type(value) is int else value
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         return self.value
+
+    def compile(self) -> Callable[[Mapping[str, Any]], Any]:
+        value = self.value
+        return lambda values: value
 
     def excel(self, refs: Callable[[str], str]) -> str:
         v = self.value
@@ -167,6 +190,10 @@ class Ref(Expr):
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         return values.get(self.name)
+
+    def compile(self) -> Callable[[Mapping[str, Any]], Any]:
+        name = self.name
+        return lambda values: values.get(name)
 
     def excel(self, refs: Callable[[str], str]) -> str:
         return refs(self.name)
@@ -196,18 +223,37 @@ class Binary(Expr):
         return (self.left, self.right)
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
-        a, b = self.left.evaluate(values), self.right.evaluate(values)
-        if self.op in _CMP:
-            return _CMP[self.op](compare(a, b))
-        x, y = as_number(a), as_number(b)
-        if self.op == "/":
-            if y == 0:
-                raise FormulaError("#DIV/0!")
-            return x / y
-        return _ARITH[self.op](x, y)
+        return _binary(self.op, self.left.evaluate(values), self.right.evaluate(values))
+
+    def compile(self) -> Callable[[Mapping[str, Any]], Any]:
+        op, left, right = self.op, self.left.compile(), self.right.compile()
+        if op in _CMP:
+            test = _CMP[op]
+            return lambda values: test(compare(left(values), right(values)))
+        if op in _ARITH:
+            fn = _ARITH[op]
+
+            def arith(values: Mapping[str, Any]) -> Any:
+                a, b = left(values), right(values)
+                if type(a) is float and type(b) is float:
+                    return fn(a, b)
+                return fn(as_number(a), as_number(b))
+            return arith
+        return lambda values: _binary(op, left(values), right(values))
 
     def excel(self, refs: Callable[[str], str]) -> str:
         return f"{_paren(self.left, refs)}{self.op}{_paren(self.right, refs)}"
+
+
+def _binary(op: str, a: Any, b: Any) -> Any:
+    if op in _CMP:
+        return _CMP[op](compare(a, b))
+    x, y = as_number(a), as_number(b)
+    if op == "/":
+        if y == 0:
+            raise FormulaError("#DIV/0!")
+        return x / y
+    return _ARITH[op](x, y)
 
 
 def _paren(e: Expr, refs: Callable[[str], str]) -> str:
@@ -227,28 +273,35 @@ class Concat(Expr):
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         return "".join(as_text(p.evaluate(values)) for p in self.parts)
 
+    def compile(self) -> Callable[[Mapping[str, Any]], Any]:
+        parts = [p.compile() for p in self.parts]
+        return lambda values: "".join([as_text(p(values)) for p in parts])
+
     def excel(self, refs: Callable[[str], str]) -> str:
         return "&".join(_paren(p, refs) for p in self.parts)
 
 
-def _f_if(args: list[Expr], values: Mapping[str, Any]) -> Any:
-    # Lazy like Excel: the branch not taken is never evaluated (it may divide by zero).
-    cond = as_bool(args[0].evaluate(values))
-    if cond:
-        return args[1].evaluate(values)
-    return args[2].evaluate(values) if len(args) > 2 else False
+# A function gets its arguments as thunks (callables of the values), so IF and IFERROR can be
+# lazy like Excel: the branch not taken is never evaluated (it may divide by zero).
+Thunk = Callable[[Mapping[str, Any]], Any]
 
 
-def _f_iferror(args: list[Expr], values: Mapping[str, Any]) -> Any:
+def _f_if(args: list[Thunk], values: Mapping[str, Any]) -> Any:
+    if as_bool(args[0](values)):
+        return args[1](values)
+    return args[2](values) if len(args) > 2 else False
+
+
+def _f_iferror(args: list[Thunk], values: Mapping[str, Any]) -> Any:
     try:
-        return args[0].evaluate(values)
+        return args[0](values)
     except FormulaError:
-        return args[1].evaluate(values)
+        return args[1](values)
 
 
-def _strict(fn: Callable[..., Any]) -> Callable[[list[Expr], Mapping[str, Any]], Any]:
-    def run(args: list[Expr], values: Mapping[str, Any]) -> Any:
-        return fn(*(a.evaluate(values) for a in args))
+def _strict(fn: Callable[..., Any]) -> Callable[[list[Thunk], Mapping[str, Any]], Any]:
+    def run(args: list[Thunk], values: Mapping[str, Any]) -> Any:
+        return fn(*[a(values) for a in args])
     return run
 
 
@@ -261,7 +314,7 @@ def _sum(*vals: Any) -> float:
     return total
 
 
-_FUNCS: dict[str, Callable[[list[Expr], Mapping[str, Any]], Any]] = {
+_FUNCS: dict[str, Callable[[list[Thunk], Mapping[str, Any]], Any]] = {
     "IF": _f_if,
     "IFERROR": _f_iferror,
     "AND": _strict(lambda *v: all(as_bool(x) for x in v)),
@@ -294,7 +347,11 @@ class Call(Expr):
         return super().functions() | {self.name}
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
-        return _FUNCS[self.name](list(self.args), values)
+        return _FUNCS[self.name]([a.evaluate for a in self.args], values)
+
+    def compile(self) -> Callable[[Mapping[str, Any]], Any]:
+        fn, args = _FUNCS[self.name], [a.compile() for a in self.args]
+        return lambda values: fn(args, values)
 
     def excel(self, refs: Callable[[str], str]) -> str:
         return f"{self.name}(" + ",".join(a.excel(refs) for a in self.args) + ")"
