@@ -153,7 +153,7 @@ def test_print_setup_is_a4_landscape_fit_to_width_with_repeated_headers(template
     assert int(ws.page_setup.paperSize) == 9  # A4
     assert ws.page_setup.orientation == "landscape"
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
-    assert ws.print_title_rows == "3:5"
+    assert ws.print_title_rows == "$3:$5"
     for sheet in wb:
         if sheet.sheet_state == "visible":
             assert int(sheet.page_setup.paperSize) == 9, sheet.title
