@@ -25,10 +25,10 @@ from jixiao.engine import Cell, computed_cells, evaluate, measure_text_id, score
 from jixiao.framework.model import Field, Framework, Table
 from jixiao.workbook import styles as st
 from jixiao.workbook.cached_values import save_with_cached_values
+from jixiao.workbook.identity import (  # noqa: F401  (re-exported for callers of the generator)
+    CHECK_SHEET, GUIDE_SHEET, JUDGEMENT_SHEET, MEASURE_SHEET, META_SHEET, SCORE_SHEET, TEMPLATE_ID, computed_names,
+)
 
-TEMPLATE_ID = "jixiao-self-evaluation"
-META_SHEET = "_jixiao"
-SCORE_SHEET, CHECK_SHEET, JUDGEMENT_SHEET, MEASURE_SHEET, GUIDE_SHEET = "评分表", "审核", "评分要素", "指标计算", "填表说明"
 
 
 @dataclass
@@ -402,9 +402,10 @@ def _meta_sheet(s: _State, wb: Workbook, cached: Mapping[str, Any]) -> None:
         r += 1
         for col, v in enumerate(("input", fid, p.absolute, f.label, f.type, f.unit), 1):
             ws.cell(row=r, column=col, value=v)
+    names = computed_names(fw)
     for cid, p in s.computed.items():
         r += 1
-        for col, v in enumerate(("computed", cid, p.absolute), 1):
+        for col, v in enumerate(("computed", cid, p.absolute, names[cid]), 1):
             ws.cell(row=r, column=col, value=v)
     ws.protection.sheet = True
 
@@ -449,6 +450,10 @@ def build_workbook(framework: Framework, data: Mapping[str, Any] | None = None) 
         cached.setdefault(place.sheet, {})[place.coord] = values[cell_id]
     for fid, place in s.inputs.items():
         wb.defined_names[fid] = DefinedName(fid, attr_text=place.absolute)
+    # Computed cells are named too: after a row is inserted Excel moves the names with the
+    # cells, so the checker still finds every formula and can rebuild what it should say.
+    for cid, name in computed_names(framework).items():
+        wb.defined_names[name] = DefinedName(name, attr_text=s.computed[cid].absolute)
     for name in ("total", "grade"):
         wb.defined_names[name] = DefinedName(name, attr_text=s.computed[name].absolute)
     _meta_sheet(s, wb, cached)

@@ -1,0 +1,29 @@
+"""What identifies a jixiao workbook and its cells, without importing openpyxl (the checker
+reads workbooks in milliseconds and must not pay for openpyxl's import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from jixiao.engine import computed_cells
+from jixiao.framework.model import Framework
+
+TEMPLATE_ID = "jixiao-self-evaluation"
+META_SHEET = "_jixiao"
+SCORE_SHEET, CHECK_SHEET, JUDGEMENT_SHEET, MEASURE_SHEET, GUIDE_SHEET = "评分表", "审核", "评分要素", "指标计算", "填表说明"
+
+@lru_cache(maxsize=16)
+def computed_names(framework: Framework) -> dict[str, str]:
+    """Cell id → the defined name of a computed cell (ASCII: jx_ + id, or jx_<kind><n>)."""
+    names: dict[str, str] = {}
+    for n, cell in enumerate(computed_cells(framework)):
+        ascii_id = cell.id.replace(".", "_")
+        names[cell.id] = f"jx_{ascii_id}" if ascii_id.isascii() else f"jx_{cell.kind}{n}"
+    return names
+
+
+def absolute_ref(sheet: str, coord: str) -> str:
+    """'Sheet'!$C$5, the sheet name always quoted, as openpyxl's quote_sheetname does."""
+    quoted = "'" + sheet.replace("'", "''") + "'"
+    col = coord.rstrip("0123456789")
+    return f"{quoted}!${col}${coord[len(col):]}"
