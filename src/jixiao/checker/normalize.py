@@ -1,0 +1,394 @@
+"""Read an input cell the way an accountant meant it.
+
+A workbook filled in Excel or WPS holds what was typed: numbers stored as text, thousands
+separators, full-width digits from a Chinese IME, “96.42%” or 96.42 in a percent cell, “40000元”
+in a 万元 cell, (12.5) for a negative, “Y” or “√” for 是.  `normalise` turns such a raw cell value
+(what python-calamine, openpyxl or `workbook_xml` gives: None, str, float, int, bool, a date or
+time) into the value the workbook's formulas and the engine use, and says in a Chinese note what
+it changed; or it returns `Invalid` with what was expected and what was found, in the words of
+`jixiao.data.coerce_value`, for a message “{expected}，实际为{found}”.
+
+Lenient only where the meaning is not in doubt: “1,23” (a decimal comma?), “十二”, a date where
+an amount belongs, a unit that does not fit the field are never guessed at."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from jixiao.framework.model import NO, YES, Field
+from jixiao.numeric import decimal15
+from jixiao.textformat import general_text
+
+__all__ = ["Normalised", "Invalid", "normalise"]
+
+
+@dataclass(frozen=True)
+class Normalised:
+    value: object  # None for an empty cell; int for count/year, float for amounts, str otherwise
+    note: str | None  # what was changed, in Chinese; None when the cell was taken as it is
+
+
+@dataclass(frozen=True)
+class Invalid:
+    expected: str  # “应为……” / “应不小于0”
+    found: str  # how the raw value looked: 文本“十二”, 日期 2021-03-31, 数值 12.5
+
+
+EMPTY = Normalised(None, None)
+
+# --------------------------------------------------------------------------- characters
+
+# Whitespace Excel users produce: full-width space (IME), NBSP (pasted from web pages or Word),
+# the other Unicode spaces, Alt+Enter line breaks; zero-width characters and BOMs vanish.
+_SPACE_CHARS = " \t\n\r\f\v\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_STRIP = _SPACE_CHARS + _INVISIBLE
+_SPACES = str.maketrans({**{c: " " for c in _SPACE_CHARS}, **{c: None for c in _INVISIBLE}})
+
+# Full-width ASCII (！…～, incl. ０-９ － ． ， ％ （ ）) → ASCII; minus signs and the IME full stop.
+_FW = str.maketrans({
+    **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
+    "\u2212": "-", "\ufe63": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+    "。": ".", "\uff61": ".",
+})
+_FW_DIGITS = frozenset("０１２３４５６７８９")
+
+# For matching a choice: full-/half-width punctuation and quotes fold together, spaces go.
+_CHOICE_KEY = str.maketrans({
+    **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
+    "\uff64": "、", "“": '"', "”": '"', "‘": "'", "’": "'", "。": ".", "\uff61": ".",
+    **{c: None for c in _STRIP},
+})
+
+# --------------------------------------------------------------------------- numbers in text
+
+_NUMBER = re.compile(r"([+-]?)\s*((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_UNIT = re.compile(r"\s*(万元|亿元|千元|元|万|亿|%|年度|年|分|人|名|个|项|次|件|家|户|所|台|套|辆|处|条|份)$")
+_MONEY = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000), "万": Decimal(10000),
+          "亿元": Decimal(10**8), "亿": Decimal(10**8)}
+_COUNT_UNITS = frozenset("人名个项次件家户所台套辆处条份")
+_ERROR_VALUES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
+                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
+# What people type for “nothing”: never read as 0 or as empty, the unit must say which.
+_PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "n/a", "N/A", "NA", "null"})
+
+# --------------------------------------------------------------------------- yes / no
+
+_YES_WORDS = frozenset({YES, "y", "yes", "有", "√", "✓", "✔", "true", "1"})
+_NO_WORDS = frozenset({NO, "n", "no", "无", "×", "✗", "✘", "false", "0"})
+
+
+# --------------------------------------------------------------------------- describing
+
+def _num(x: float) -> str:
+    """A number as a note shows it: 15 significant digits, no exponent, no trailing zeros."""
+    if x == 0:
+        return "0"
+    if not 1e-9 <= abs(x) < 1e21:
+        return general_text(x)
+    return format(decimal15(x).normalize(), "f")
+
+
+def _quote(text: str) -> str:
+    return "“" + (text if len(text) <= 40 else text[:40] + "…") + "”"
+
+
+def _date_text(value: object) -> str:
+    if isinstance(value, _dt.datetime):
+        if value.time() == _dt.time():
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, _dt.time):
+        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+    return str(value)
+
+
+def _describe(raw: object) -> str:
+    """How the raw value looked, for Invalid.found."""
+    if isinstance(raw, bool):
+        return f"逻辑值 {'TRUE' if raw else 'FALSE'}"
+    if isinstance(raw, (int, float)):
+        try:
+            x = float(raw)
+        except OverflowError:
+            return f"数值 {raw}"
+        if math.isnan(x):
+            return "数值 NaN"
+        if math.isinf(x):
+            return "数值 无穷大" if x > 0 else "数值 负无穷大"
+        return f"数值 {_num(x)}"
+    if isinstance(raw, str):
+        shown = raw.strip(_STRIP)
+        if shown in _ERROR_VALUES:
+            return f"错误值 {shown}"
+        return "文本" + _quote(shown)
+    if isinstance(raw, (_dt.datetime, _dt.date)):
+        return f"日期 {_date_text(raw)}"
+    if isinstance(raw, _dt.time):
+        return f"时间 {_date_text(raw)}"
+    if isinstance(raw, _dt.timedelta):
+        return f"时长 {raw}"
+    return type(raw).__name__
+
+
+def _expected(field: Field) -> str:
+    return f"应为{field.allowed()}"
+
+
+# --------------------------------------------------------------------------- entry point
+
+def normalise(field: Field, raw: object) -> Normalised | Invalid:
+    """The value of one input cell for `field`, with a note on what was changed, or Invalid."""
+    if raw is None:
+        return EMPTY
+    if isinstance(raw, str) and not raw.strip(_STRIP):
+        return EMPTY
+    kind = field.type
+    if kind == "text":
+        return _text(raw)
+    if kind == "yesno":
+        return _yesno(field, raw)
+    if kind == "choice":
+        return _choice(field, raw)
+    return _numeric(field, raw)
+
+
+# --------------------------------------------------------------------------- text
+
+def _text(raw: object) -> Normalised:
+    if isinstance(raw, str):
+        value = raw.strip(_STRIP)
+        return Normalised(value, None if value == raw else "已去除首尾空格")
+    if isinstance(raw, bool):
+        value = "TRUE" if raw else "FALSE"
+        return Normalised(value, f"逻辑值按文本“{value}”读取")
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, int):
+            value, long = str(raw), abs(raw) >= 10**15
+        elif not math.isfinite(raw):
+            value, long = str(raw), False
+        else:
+            # a phone number or code typed as a number: 13800138000, not 13800138000.0
+            value, long = (str(int(raw)) if raw.is_integer() and abs(raw) < 1e15 else _num(raw)), abs(raw) >= 1e15
+        note = f"数值按文本“{value}”读取"
+        if long:
+            note += "（超过15位的数字 Excel 只保留前15位，编码等请先将单元格设为文本格式再填写）"
+        return Normalised(value, note)
+    if isinstance(raw, (_dt.date, _dt.time)):
+        value = _date_text(raw)
+        return Normalised(value, f"{'时间' if isinstance(raw, _dt.time) else '日期'}按文本“{value}”读取")
+    value = str(raw)
+    return Normalised(value, f"按文本“{value}”读取")
+
+
+# --------------------------------------------------------------------------- yes / no
+
+def _yesno(field: Field, raw: object) -> Normalised | Invalid:
+    if isinstance(raw, bool):
+        answer = YES if raw else NO
+        return Normalised(answer, f"逻辑值 {'TRUE' if raw else 'FALSE'} 按“{answer}”读取")
+    if isinstance(raw, (int, float)):
+        if raw == 1 or raw == 0:
+            answer = YES if raw == 1 else NO
+            return Normalised(answer, f"数值 {_num(float(raw))} 按“{answer}”读取")
+        return Invalid(_expected(field), _describe(raw))
+    if not isinstance(raw, str):
+        return Invalid(_expected(field), _describe(raw))
+    shown = raw.strip(_STRIP)
+    if shown == YES or shown == NO:
+        return Normalised(shown, None if shown == raw else "已去除首尾空格")
+    key = shown.translate(_FW).casefold()
+    if key in _YES_WORDS:
+        return Normalised(YES, f"{_quote(shown)}按“{YES}”读取")
+    if key in _NO_WORDS:
+        return Normalised(NO, f"{_quote(shown)}按“{NO}”读取")
+    return Invalid(_expected(field), _describe(raw))
+
+
+# --------------------------------------------------------------------------- choice
+
+_choice_keys: dict[tuple[str, ...], dict[str, str | None]] = {}
+
+
+def _keys(options: tuple[str, ...]) -> dict[str, str | None]:
+    keys = _choice_keys.get(options)
+    if keys is None:
+        keys = {}
+        for option in options:
+            key = option.translate(_CHOICE_KEY)
+            keys[key] = None if key in keys else option  # two options folding together: ambiguous
+        _choice_keys[options] = keys
+    return keys
+
+
+def _choice(field: Field, raw: object) -> Normalised | Invalid:
+    options = field.options
+    if isinstance(raw, str):
+        if raw in options:
+            return Normalised(raw, None)
+        shown = raw.strip(_STRIP)
+        if shown in options:
+            return Normalised(shown, "已去除首尾空格")
+        option = _keys(options).get(shown.translate(_CHOICE_KEY))
+        if option is not None:
+            return Normalised(option, f"{_quote(shown)}按选项“{option}”读取（全角/半角标点或空格不同）")
+        close = difflib.get_close_matches(shown, options, n=1)
+        hint = f"（是否为“{close[0]}”？）" if close else ""
+        return Invalid(_expected(field), _describe(raw) + hint)
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if isinstance(raw, int) or math.isfinite(raw):
+            text = str(raw) if isinstance(raw, int) else _num(raw)
+            option = text if text in options else _keys(options).get(text)
+            if option is not None:
+                return Normalised(option, f"数值 {text} 按选项“{option}”读取")
+    return Invalid(_expected(field), _describe(raw))
+
+
+# --------------------------------------------------------------------------- numbers
+
+def _numeric(field: Field, raw: object) -> Normalised | Invalid:
+    if isinstance(raw, str):
+        return _numeric_text(field, raw)
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        return Invalid(_expected(field), _describe(raw))
+    try:
+        x = float(raw) + 0.0
+    except OverflowError:
+        return Invalid(_expected(field), _describe(raw))
+    if not math.isfinite(x):
+        return Invalid(_expected(field), _describe(raw))
+    note = None
+    fraction = _as_percent(field, x, None)
+    if fraction is not None:
+        note = f"数值 {_num(x)} 按 {_num(x)}% 即 {_num(fraction)} 读取"
+        x = fraction
+    return _checked(field, raw, x, note)
+
+
+def _numeric_text(field: Field, raw: str) -> Normalised | Invalid:
+    spaced_text = raw.translate(_SPACES)
+    text = spaced_text.strip()
+    spaced = spaced_text != raw or " " in text or text != spaced_text
+    shown = raw.strip(_STRIP)
+    if shown in _ERROR_VALUES:
+        return Invalid(_expected(field), _describe(raw))
+    half = text.translate(_FW)
+    if half in _PLACEHOLDERS or half.casefold() in _PLACEHOLDERS:
+        return Invalid(_expected(field) + "，如为零请填0", _describe(raw))
+
+    # (12.5), (12.5)万元, (12.5万元): accountants' negatives
+    body, negative = half, False
+    if body[:1] == "(" and body[-1:] == ")":
+        body, negative = body[1:-1].strip(), True
+    unit = None
+    if field.unit and body.endswith(field.unit) and len(body) > len(field.unit):
+        unit, body = field.unit, body[: -len(field.unit)].rstrip()
+    else:
+        m = _UNIT.search(body)
+        if m:
+            unit, body = m.group(1), body[: m.start()]
+    if not negative and body[:1] == "(" and body[-1:] == ")":
+        body, negative = body[1:-1].strip(), True
+    m = _NUMBER.fullmatch(body)
+    if m is None or (negative and m.group(1)):
+        return Invalid(_expected(field), _describe(raw))
+    sign, digits, exponent = m.groups()
+    number = Decimal(digits.replace(",", "") + (exponent or ""))
+    if negative or sign == "-":
+        number = -number
+
+    # the unit: does it fit the field, and what does it scale by?
+    kind, quoted = field.type, _quote(shown)
+    base = ""
+    if unit is None or unit == field.unit:
+        pass
+    elif unit == "%":
+        if kind != "percent":
+            return _wrong_unit(field, raw, unit)
+        number = number / 100
+    elif kind == "amount" and unit in _MONEY:
+        target = field.unit if field.unit in _MONEY else "万元"
+        if _MONEY[unit] != _MONEY[target]:
+            number, base = number * _MONEY[unit] / _MONEY[target], target
+    elif kind == "count" and unit in _COUNT_UNITS and (
+            not field.unit or unit == "个" or (field.unit == "人" and unit == "名")):
+        pass
+    elif (kind == "year" and unit in ("年", "年度")) or (kind == "score" and unit == "分"):
+        pass
+    else:
+        return _wrong_unit(field, raw, unit)
+    x = float(number) + 0.0  # "+ 0.0": -0 → 0
+    if not math.isfinite(x):  # 1e999
+        return Invalid(_expected(field), _describe(raw))
+
+    fraction = _as_percent(field, x, number) if unit != "%" else None
+    if fraction is not None:
+        note = f"文本{quoted}按 {_num(x)}% 即 {_num(fraction)} 读取"
+        x = fraction
+    elif unit is None:
+        note = f"文本{quoted}按数值 {_num(x)} 读取"
+    elif unit == "%":
+        note = f"{quoted}按 {_num(x)} 读取"
+    elif base:
+        note = f"{quoted}按 {_num(x)} {base}读取（已由{unit}换算为{base}）"
+    elif field.unit:
+        note = f"{quoted}按 {_num(x)} {field.unit}读取"
+    else:
+        note = f"{quoted}按 {_num(x)} 读取"
+    if negative:
+        note += "（括号表示负数）"
+    if half != text:
+        note += "；全角数字已转换" if any(c in _FW_DIGITS for c in text) else "；全角符号已转换"
+    if spaced:
+        note += "；已去除多余空格"
+    return _checked(field, raw, x, note)
+
+
+def _wrong_unit(field: Field, raw: object, unit: str) -> Invalid:
+    return Invalid(f"{_expected(field)}，不能以“{unit}”为单位", _describe(raw))
+
+
+def _as_percent(field: Field, x: float, exact: Decimal | None) -> float | None:
+    """96.42 typed into a percent cell that WPS or a paste left unformatted means 96.42%:
+    the fraction, or None when x is not such a number (or the field allows fractions > 1)."""
+    if field.type != "percent" or not 1 < x <= 100:
+        return None
+    if field.maximum is not None and field.maximum > 1:
+        return None
+    return float((exact if exact is not None else decimal15(x)) / 100) + 0.0
+
+
+def _bound(field: Field, word: str, limit: float) -> str:
+    pct = f"（{_num(limit * 100)}%）" if field.type == "percent" else ""
+    return f"应{word}{_num(limit)}{pct}"
+
+
+def _checked(field: Field, raw: object, x: float, note: str | None) -> Normalised | Invalid:
+    """Whole-number, year and range checks on the number read from the cell."""
+    kind = field.type
+    low, high = field.minimum, field.maximum
+    if kind == "percent":
+        low = 0.0 if low is None else low
+        high = 1.0 if high is None else high
+    elif kind == "count" and low is None:
+        low = 0.0
+    elif kind == "year":
+        low = 2000.0 if low is None else low
+        high = 2100.0 if high is None else high
+    if kind in ("count", "year"):
+        if not x.is_integer():
+            return Invalid(_expected(field), _describe(raw))
+        if kind == "year" and not low <= x <= high:
+            return Invalid(_expected(field), _describe(raw))
+    if low is not None and x < low:
+        return Invalid(_bound(field, "不小于", low), _describe(raw))
+    if high is not None and x > high:
+        return Invalid(_bound(field, "不大于", high), _describe(raw))
+    return Normalised(int(x) if kind in ("count", "year") else x, note)
