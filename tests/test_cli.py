@@ -248,8 +248,6 @@ def test_framework_unknown_builtin(run):
     _one_line_error(result, "shenzhen-district-2099：没有这个内置框架，也没有这个文件")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `grades: []` raises IndexError in the loader, which the CLI "
-                                       "does not catch: a traceback instead of a one-line error")
 def test_framework_without_grades_one_line_error(run, tmp_path):
     fw = _broken_framework(tmp_path, lambda d: d.update(grades=[]))
     result = run("fields", "--framework", fw)

@@ -110,15 +110,11 @@ def test_choice_without_close_option(fw):
                    "已公开，但不符合时限、内容、范围等要求；未公开，实际为 数值 1.5")
 
 
-@pytest.mark.xfail(strict=True, reason="MISLEADING HINT: “已公开” (published) is answered "
-                                       "（是否为“未公开”？）— the opposite meaning — by difflib's closest match")
 def test_choice_hint_does_not_invert_the_answer(fw):
     (msg,) = issues(fw, {"disclosure_budget": "已公开"})
     assert "是否为“未公开”" not in msg
 
 
-@pytest.mark.xfail(strict=True, reason="UNCLEAR: a list where text belongs is described as "
-                                       "“实际为 list” (Python's type name) instead of e.g. “实际为 列表”")
 def test_list_value_described_in_chinese(fw):
     (msg,) = issues(fw, {"unit_name": ["福田"]})
     assert msg.startswith("data.yaml：字段 unit_name：“单位名称”应为文本，实际为 ") and "list" not in msg

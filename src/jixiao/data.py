@@ -61,6 +61,14 @@ def read_data_file(path: str | Path) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()}
 
 
+def _option_hint(value: str, options: tuple[str, ...]) -> str:
+    """A hint only where it is unambiguous: the one option that contains what was typed, or a
+    spelling nearly the same (a loose match can mean the opposite: 已公开 is nearest to 未公开)."""
+    containing = [o for o in options if value and value in o]
+    close = containing if len(containing) == 1 else difflib.get_close_matches(value, options, n=1, cutoff=0.85)
+    return f"（是否为“{close[0]}”？）" if close else ""
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"是/否值 {value}"
@@ -68,7 +76,11 @@ def _describe(value: Any) -> str:
         return f"数值 {value:g}"
     if isinstance(value, str):
         return f"文本 “{value}”"
-    return type(value).__name__
+    if isinstance(value, list):
+        return "列表"
+    if isinstance(value, dict):
+        return "映射"
+    return f"{type(value).__name__} 类型的值"
 
 
 def coerce_value(field: Field, value: Any) -> tuple[Any, str | None]:
@@ -89,8 +101,7 @@ def coerce_value(field: Field, value: Any) -> tuple[Any, str | None]:
     if field.type == "choice":
         if value in field.options:
             return value, None
-        close = difflib.get_close_matches(str(value), field.options, n=1)
-        hint = f"（是否为“{close[0]}”？）" if close else ""
+        hint = _option_hint(str(value), field.options)
         return None, f"{expected}，实际为 {_describe(value)}{hint}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None, f"{expected}，实际为 {_describe(value)}"

@@ -29,13 +29,27 @@ def builtin_path(name: str) -> Path:
     return Path(str(resources.files("jixiao.framework") / "builtin" / f"{name}.yaml"))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, but a key given twice in one mapping is an error, not the last one winning."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"键 “{key}” 在同一映射中出现两次", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _read_yaml(path: Path) -> tuple[dict, bytes]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise FrameworkError(str(path), f"无法读取文件（{exc.strerror}）") from None
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path} 第{mark.line + 1}行第{mark.column + 1}列" if mark else str(path)
@@ -84,11 +98,19 @@ def _load(path: Path) -> Framework:
     names = Names(fields, measures)
     level1s: list[Level1] = []
     seen_ids: set[str] = set()
+    seen_names: set[str] = set()  # level names are the ids of their subtotal cells
+
+    def unique_name(spec: Spec, name: str, level: str) -> str:
+        if name in seen_names:
+            raise FrameworkError(spec.at("name"), f"{level}名称 “{name}” 重复")
+        seen_names.add(name)
+        return name
+
     for l1 in top.subs("level1"):
-        l1_name, l1_points = l1.req("name"), l1.req("points", float)
+        l1_name, l1_points = unique_name(l1, l1.req("name"), "一级指标"), l1.req("points", float)
         children = []
         for l2 in l1.subs("level2"):
-            l2_name, l2_points = l2.req("name"), l2.req("points", float)
+            l2_name, l2_points = unique_name(l2, l2.req("name"), "二级指标"), l2.req("points", float)
             indicators = [_load_indicator(s, l1_name, l2_name, names, fields, seen_ids,
                                           score_decimals, ratio_decimals)
                           for s in l2.subs("indicators")]
@@ -131,10 +153,12 @@ def _load_grades(top: Spec) -> list[Grade]:
     for g in top.subs("grades"):
         grades.append(Grade(g.req("name"), g.req("min", float)))
         g.done()
+    if not grades:
+        raise FrameworkError(top.at("grades"), "至少需要一个等级")
     mins = [g.minimum for g in grades]
     if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
         raise FrameworkError(top.at("grades"), "等级下限应从高到低排列且互不相同")
-    if mins[-1] > 0:
+    if mins[-1] != 0:
         raise FrameworkError(top.at("grades"), "最低等级的下限应为 0，否则低分没有等级")
     return grades
 

@@ -6,6 +6,7 @@ typo ("pionts") is caught instead of silently ignored."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 
@@ -34,7 +35,7 @@ class Spec:
 
     def req(self, key: str, kind: type = str) -> Any:
         if key not in self.data:
-            raise FrameworkError(self.where, f"缺少必需的键 “{key}”")
+            raise FrameworkError(self.where, f"缺少必需的键 “{key}”{self._typo_hint(key)}")
         return self._get(key, kind)
 
     def opt(self, key: str, kind: type = str, default: Any = None) -> Any:
@@ -46,7 +47,7 @@ class Spec:
     def raw(self, key: str) -> Any:
         """A required value of any type, for the caller to check."""
         if key not in self.data:
-            raise FrameworkError(self.where, f"缺少必需的键 “{key}”")
+            raise FrameworkError(self.where, f"缺少必需的键 “{key}”{self._typo_hint(key)}")
         self._used.add(key)
         return self.data[key]
 
@@ -69,6 +70,10 @@ class Spec:
         if kind in (list, dict, bool) and isinstance(value, kind):
             return value
         raise FrameworkError(self.at(key), f"应为{_TYPE_NAMES.get(kind, kind.__name__)}，实际为 {_describe(value)}")
+
+    def _typo_hint(self, key: str) -> str:
+        close = difflib.get_close_matches(key, [str(k) for k in self.data], n=1, cutoff=0.6)
+        return f"（是否把 “{close[0]}” 写错了？）" if close else ""
 
     def done(self) -> None:
         unknown = [k for k in self.data if k not in self._used]

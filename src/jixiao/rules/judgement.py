@@ -104,6 +104,8 @@ class Choice(Rule):
         for opt in spec.subs("options"):
             self.options.append((opt.req("label"), opt.req("score", float)))
             opt.done()
+        if not self.options:
+            raise FrameworkError(spec.at("options"), "至少需要一个选项")
         scores = [s for _, s in self.options]
         if max(scores) != points or min(scores) < 0:
             raise FrameworkError(spec.at("options"), f"最高档应等于分值 {points:g} 且各档不小于0")

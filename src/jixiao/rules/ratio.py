@@ -17,6 +17,9 @@ class _Valued(Rule):
     def __init__(self, spec: Spec, rid: str, points: float, ctx: RuleContext):
         super().__init__(spec, rid, points, ctx)
         self.value = self.name(spec, "value")
+        field = ctx.names.fields.get(self.value)
+        if field is not None and not field.numeric:
+            raise FrameworkError(spec.at("value"), f"“{self.value}”（{field.label}）不是数值型字段，不能用于{self.kind}规则")
 
     @property
     def v(self) -> Expr:
@@ -48,6 +51,8 @@ class Tiers(_Valued):
             self.bands.append((op, band.req("at", float), band.req("score", float)))
             band.done()
         self.otherwise = spec.req("otherwise", float)
+        if not self.bands:
+            raise FrameworkError(spec.at("bands"), "至少需要一档（另加 otherwise 作为其余情况的得分）")
         ups = {op in ("<", "<=") for op, _, _ in self.bands}
         if len(ups) != 1:
             raise FrameworkError(spec.at("bands"), "各档的比较方向应一致（都用 < / <=，或都用 > / >=）")
@@ -134,6 +139,8 @@ class Quarterly(Rule):
         self.progress = [check_name(ctx.names, str(p), f"{spec.at('progress')}[{i}]")
                          for i, p in enumerate(spec.req("progress", list))]
         self.schedule = [float(s) for s in spec.req("schedule", list)]
+        if not self.progress:
+            raise FrameworkError(spec.at("progress"), "至少需要一期支出进度")
         if len(self.schedule) != len(self.progress) or not self.progress:
             raise FrameworkError(spec.at("schedule"), "序时进度的个数应与支出进度的个数相同")
         if self.schedule != sorted(self.schedule) or self.schedule[0] <= 0:
