@@ -120,6 +120,47 @@ def score(data_file: Path, framework_source: str | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 docs/check-json.md）")
+@click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="另存一份标注了问题单元格的副本（多个文件时为目录）")
+@click.option("--framework", "framework_sources", multiple=True, help="另外认可的框架文件（可多次）")
+@click.option("-v", "--verbose", is_flag=True, help="显示全部指标与提示")
+def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framework_sources: tuple[str, ...],
+          verbose: bool) -> None:
+    """审核已填报的自评表：校验输入、用 Python 重新计算全部得分并与工作簿公式结果比对、检查模板完整性。
+
+    退出码：0 通过（含仅有警告），1 有错误，2 无法读取。"""
+    from jixiao.checker.check import check_file
+
+    frameworks = [_framework(src) for src in framework_sources]
+    results = [check_file(f, frameworks) for f in files]
+    if annotate is not None:
+        from jixiao.checker.annotate import annotate as write_annotated
+
+        for f, r in zip(files, results):
+            if r.status == "unreadable":
+                continue
+            target = annotate if len(files) == 1 else annotate / f"{f.stem}-校验.xlsx"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_annotated(f, r, target)
+    if as_json:
+        import json
+
+        payload = [r.to_json() for r in results]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=1))
+    else:
+        from rich.console import Console
+
+        from jixiao.checker.report import print_result
+
+        console = Console()
+        for r in results:
+            print_result(r, console, verbose)
+    sys.exit(max(r.exit_code for r in results))
+
+
+@main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="输出目录")
 def demo(out_dir: Path) -> None:

@@ -1,0 +1,345 @@
+"""`jixiao check`: read a filled workbook, validate its inputs, recompute every score in Python,
+compare with the workbook's own formula results, and check that the template is intact.
+
+One code path for the command line, the add-in and the bulk importer: `check_file` (a path)
+and `check_xlsx` (an already opened file) return a `CheckResult`; nothing here prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jixiao import __version__
+from jixiao.checker.normalize import Invalid, normalise
+from jixiao.checker.result import ACCEPTED, ERROR, NOTE, UNREADABLE, WARNING, CheckResult, IndicatorCheck
+from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
+from jixiao.checker.workbook_xml import SHARED, RawWorkbook, normalise_formula, parse_ref, read_workbook
+from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
+from jixiao.framework.loader import load_framework
+from jixiao.framework.model import Framework
+from jixiao.workbook.identity import GUIDE_SHEET, META_SHEET, TEMPLATE_ID, absolute_ref, computed_names
+
+Position = tuple[str, str]  # (sheet, coordinate)
+# Below this share of intact formulas at the template's positions, the layout is not "verifiably
+# unchanged" and reading by position would risk reading the wrong cells.
+LAYOUT_VERIFIED = 0.9
+
+
+# --------------------------------------------------------------------------- entry points
+
+def check_file(path: str | Path, frameworks: Iterable[Framework] = ()) -> CheckResult:
+    result = CheckResult(file=str(path))
+    try:
+        xlsx = open_xlsx(path)
+    except UnreadableWorkbook as exc:
+        result.add(ERROR, exc.kind, exc.message)
+        return result
+    return check_xlsx(xlsx, str(path), frameworks, result)
+
+
+def check_xlsx(xlsx: SafeXlsx, name: str, frameworks: Iterable[Framework] = (),
+               result: CheckResult | None = None) -> CheckResult:
+    result = result or CheckResult(file=name)
+    result.sha256 = xlsx.sha256
+    try:
+        book = read_workbook(xlsx)
+    except UnreadableWorkbook as exc:
+        result.add(ERROR, exc.kind, exc.message)
+        return result
+    except (KeyError, ValueError, IndexError, AttributeError) as exc:
+        # a zip that passed the safety checks but whose parts are not what Excel writes
+        result.add(ERROR, "malformed", f"工作簿结构不完整或已损坏（{type(exc).__name__}: {exc}），请在 Excel 或 WPS 中打开后重新保存")
+        return result
+    result.status = ACCEPTED  # readable: settle() decides from the messages
+    if xlsx.macro_enabled:
+        result.add(WARNING, "macro_enabled", "工作簿包含宏（VBA 代码）：宏未被执行，请提交不含宏的 .xlsx 文件")
+    for target in xlsx.external_links:
+        result.add(WARNING, "external_link", f"工作簿含有外部链接（{target}）：未读取、未跟随，外部数据不计入评分")
+    _Check(book, result, list(frameworks)).run()
+    return result.settle()
+
+
+# --------------------------------------------------------------------------- the check
+
+class _Check:
+    def __init__(self, book: RawWorkbook, result: CheckResult, frameworks: list[Framework]):
+        self.book, self.result, self.frameworks = book, result, frameworks
+        self.status_set = False
+
+    def run(self) -> None:
+        meta = _metadata(self.book)
+        fw = self._framework(meta)
+        if fw is None:
+            return
+        self.fw = fw
+        positions = self._locate(meta)
+        if positions is None:
+            return
+        self.positions = positions
+        inputs = self._read_inputs()
+        if not inputs:
+            # one message, not one per required field
+            self.result.messages = [m for m in self.result.messages if m.code != "required"]
+            self.result.add(ERROR, "blank_template", "这是空白模板：尚未填写任何数据")
+        values = evaluate(fw, inputs)
+        self.values = values
+        self.result.inputs = inputs
+        self.result.unit_name = inputs.get("unit_name")
+        self.result.year = inputs.get("year")
+        self._cross_checks()
+        self._plausibility(inputs)
+        self._compare()
+        self._sheets(meta)
+
+    # --- which framework and template --------------------------------------------------
+
+    def _framework(self, meta: dict[str, Any]) -> Framework | None:
+        r = self.result
+        if not meta:
+            r.add(WARNING, "metadata_missing",
+                  f"缺少模板元数据工作表（{META_SHEET}）：可能已被其他软件另存；按内置框架核对版式")
+        elif meta.get("template_id") != TEMPLATE_ID:
+            r.add(ERROR, "not_jixiao_template", f"不是 jixiao 自评表模板（模板标识为 “{meta.get('template_id')}”）")
+            return None
+        r.template_id = meta.get("template_id")
+        r.generator_version = meta.get("generator_version")
+        known = self.frameworks + [load_framework()]
+        fw = None
+        if meta:
+            fw = next((f for f in known if f.digest == meta.get("framework_digest")), None)
+            if fw is None:
+                same = [f for f in known if f.id == meta.get("framework_id")]
+                if not same:
+                    r.add(ERROR, "unknown_framework",
+                          f"工作簿使用的框架 “{meta.get('framework_id')}”（版本 {meta.get('framework_version')}）未知，"
+                          "无法重新计算：请用 --framework 指定该框架文件")
+                    return None
+                fw = same[0]
+                r.add(WARNING, "framework_changed",
+                      f"工作簿的框架 {meta.get('framework_id')} 版本 {meta.get('framework_version')} 与已知版本 "
+                      f"{fw.version} 内容不同（摘要不一致）：按版本 {fw.version} 重新计算，得分差异见下")
+            if meta.get("generator_version") and meta["generator_version"] != __version__:
+                r.add(NOTE, "older_template", f"工作簿由 jixiao {meta['generator_version']} 生成（当前 {__version__}），已按其框架读取")
+        else:
+            fw = known[0]
+        r.framework_id, r.framework_version = fw.id, fw.version
+        return fw
+
+    # --- where every cell is -----------------------------------------------------------
+
+    def _locate(self, meta: dict[str, Any]) -> dict[str, Position] | None:
+        """Every input and computed cell: by defined name; where names are missing, by the
+        template's positions, but only if the layout there is verifiably unchanged."""
+        fw, book, r = self.fw, self.book, self.result
+        names = computed_names(fw)
+        pos: dict[str, Position] = {}
+        for fid in fw.fields:
+            if fid in book.defined_names:
+                pos[fid] = book.defined_names[fid]
+        for cid, name in names.items():
+            if name in book.defined_names:
+                pos[cid] = book.defined_names[name]
+        wanted = list(fw.fields) + list(names)
+        missing = [i for i in wanted if i not in pos]
+        template = meta.get("map") or _template_positions(fw)
+        if missing:
+            share = self._intact_share(template)
+            if share < LAYOUT_VERIFIED:
+                r.add(ERROR, "layout_changed",
+                      f"工作簿缺少 {len(missing)} 个单元格名称，且版式与模板不同（仅 {share:.0%} 的公式位于模板位置），"
+                      "无法可靠读取：请在原模板中填报，不要另存为其他格式或删除、移动行列")
+                return None
+            for i in missing:
+                pos[i] = template[i]
+            r.add(WARNING, "names_missing",
+                  f"工作簿缺少 {len(missing)} 个单元格名称（可能被其他软件另存）：版式与模板一致（已核实），按模板位置读取")
+        moved = sum(1 for i, p in pos.items() if i in template and template[i] != p)
+        if moved and not missing:
+            r.add(NOTE, "cells_moved", f"{moved} 个单元格的位置与模板不同（插入或删除了行列）：已按名称读取，不影响评分")
+        return pos
+
+    def _intact_share(self, template: dict[str, Position]) -> float:
+        refs = _refs(template)
+        ok = total = 0
+        for cell in computed_cells(self.fw):
+            where = template.get(cell.id)
+            if where is None:
+                continue
+            total += 1
+            raw = self.book.cell(*where)
+            if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(cell.expr.excel(refs)):
+                ok += 1
+        return ok / total if total else 0.0
+
+    # --- inputs ------------------------------------------------------------------------
+
+    def _read_inputs(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        r = self.result
+        for fid, field in self.fw.fields.items():
+            sheet, coord = self.positions[fid]
+            raw = self.book.cell(sheet, coord)
+            where = {"sheet": sheet, "cell": coord, "field": fid, "label": field.label}
+            if raw is not None and raw.formula:
+                r.add(NOTE, "input_formula", f"“{field.label}”填写的是公式（={raw.formula}），按其计算结果读取", **where)
+            found = raw.value if raw is not None else None
+            outcome = normalise(field, found)
+            if isinstance(outcome, Invalid):
+                r.add(ERROR, "invalid_value", f"{sheet}!{coord}“{field.label}”：{outcome.expected}，实际为{outcome.found}", **where)
+                continue
+            if outcome.note:
+                r.add(NOTE, "normalised", f"{sheet}!{coord}“{field.label}”：{outcome.note}", **where)
+            if outcome.value is None:
+                if field.required:
+                    r.add(ERROR, "required", f"{sheet}!{coord}“{field.label}”为必填项，尚未填写", **where)
+                continue
+            values[fid] = outcome.value
+        return values
+
+    # --- 审核 and plausibility ---------------------------------------------------------
+
+    def _cross_checks(self) -> None:
+        for check in self.fw.checks:
+            if check.kind == "required":
+                continue  # reported per field, with its cell, by _read_inputs
+            result = self.values[check_id(check.id)]
+            if result in (ERROR, WARNING):
+                sheet, coord = self.positions[check_id(check.id)]
+                detail = self.values.get(f"detail.{check.id}", "")
+                self.result.add(result, "cross_check", f"{check.message}：{detail}", sheet=sheet, cell=coord,
+                                field=check.id, label=check.message)
+
+    def _plausibility(self, inputs: dict[str, Any]) -> None:
+        """Beyond the framework's checks: amounts that look like 元 in a 万元 field."""
+        budget = max((inputs.get(k) or 0) for k in ("use_total_adjusted", "use_total_initial", "src_total_adjusted"))
+        if not budget:
+            return
+        for fid, field in self.fw.fields.items():
+            value = inputs.get(fid)
+            if field.type == "amount" and isinstance(value, float) and value > 10 * budget and value >= 1000:
+                sheet, coord = self.positions[fid]
+                self.result.add(
+                    WARNING, "looks_like_yuan",
+                    f"{sheet}!{coord}“{field.label}”为 {value:g} 万元，超过部门预算总额 {budget:g} 万元的10倍："
+                    f"是否误以“元”填报？（应为 {value / 10000:g} 万元）",
+                    sheet=sheet, cell=coord, field=fid, label=field.label)
+
+    # --- the workbook's own results against the recomputation ----------------------------
+
+    def _compare(self) -> None:
+        fw, book, r = self.fw, self.book, self.result
+        refs = _refs(self.positions)
+        cached = book.has_cached_values
+        if not cached:
+            r.add(NOTE, "no_cached_values",
+                  "工作簿未保存公式计算结果（由程序写入、未在 Excel/WPS 中打开过）：已按模板公式（编译一次）重新计算")
+        intact: dict[str, bool] = {}
+        for cell in computed_cells(fw):
+            sheet, coord = self.positions[cell.id]
+            raw = book.cell(sheet, coord)
+            where = {"sheet": sheet, "cell": coord, "field": cell.id}
+            expected = cell.expr.excel(refs)
+            if raw is None or raw.formula is None or raw.formula == "":
+                shown = "" if raw is None or raw.value is None else f" {raw.value!r}"
+                r.add(ERROR, "formula_overwritten",
+                      f"{sheet}!{coord} 的公式被改为常量{shown}（应为 ={expected[:80]}{'…' if len(expected) > 80 else ''}）",
+                      **where)
+                intact[cell.id] = False
+                continue
+            if raw.formula != SHARED and normalise_formula(raw.formula) != normalise_formula(expected):
+                r.add(ERROR, "formula_edited",
+                      f"{sheet}!{coord} 的公式被修改：应为 ={expected[:80]}，实际为 ={raw.formula[:80]}", **where)
+                intact[cell.id] = False
+                continue
+            intact[cell.id] = True
+            if cached and not _same(raw.value, self.values[cell.id]):
+                if book.calc_mode == "manual":
+                    r.add(ERROR, "stale_result",
+                          f"{sheet}!{coord} 的结果未更新（工作簿设为手动计算）：显示 {raw.value!r}，应为 {self.values[cell.id]!r}；"
+                          "请在 Excel 中按 F9 重新计算（或设为自动计算）后保存", **where)
+                else:
+                    r.add(ERROR, "result_mismatch",
+                          f"{sheet}!{coord} 的结果 {raw.value!r} 与重新计算的 {self.values[cell.id]!r} 不一致", **where)
+        for ind in fw.indicators:
+            sid = score_id(ind.id)
+            raw = book.cell(*self.positions[sid])
+            workbook_score = raw.value if raw is not None and isinstance(raw.value, float) else None
+            if not cached and intact.get(sid):
+                workbook_score = self.values[sid]  # its formula is the template's: same result
+            r.indicators.append(IndicatorCheck(ind.id, ind.name, ind.points, workbook_score, self.values[sid],
+                                               self.values[text_id(ind.id)]))
+        raw_total = book.cell(*self.positions["total"])
+        r.workbook_total = raw_total.value if raw_total is not None and isinstance(raw_total.value, float) else (
+            self.values["total"] if not cached and intact.get("total") else None)
+        r.recomputed_total = self.values["total"]
+        r.grade = self.values["grade"]
+
+    # --- sheets, protection ------------------------------------------------------------
+
+    def _sheets(self, meta: dict[str, Any]) -> None:
+        expected = {s for s, _ in self.positions.values()} | {GUIDE_SHEET}
+        present = set(self.book.sheets)
+        missing, added = expected - present, present - expected - {META_SHEET}
+        for name in sorted(missing):
+            hint = f"（可能被改名为：{'、'.join(sorted(added))}）" if added else ""
+            self.result.add(ERROR, "sheet_missing", f"工作表“{name}”被删除或改名{hint}", sheet=name)
+        for name in sorted(added):
+            self.result.add(WARNING, "sheet_added", f"新增了模板中没有的工作表“{name}”：其内容不参与评分", sheet=name)
+        for name in sorted(expected & present):
+            if not self.book.sheets[name].protected:
+                self.result.add(WARNING, "protection_removed",
+                                f"工作表“{name}”的保护已被取消：请核实公式未被改动（已逐一核对）", sheet=name)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _metadata(book: RawWorkbook) -> dict[str, Any]:
+    sheet = book.sheets.get(META_SHEET)
+    if sheet is None:
+        return {}
+    cells = sheet.cells
+    meta: dict[str, Any] = {}
+    row = 1
+    while (key := cells.get(f"A{row}")) is not None and key.value not in (None, "kind"):
+        value = cells.get(f"B{row}")
+        meta[str(key.value)] = value.value if value is not None else None
+        row += 1
+    mapping: dict[str, Position] = {}
+    while True:
+        row += 1
+        kind = cells.get(f"A{row}")
+        if kind is None:
+            if row > 10_000 or cells.get(f"A{row + 1}") is None:
+                break
+            continue
+        ident, where = cells.get(f"B{row}"), cells.get(f"C{row}")
+        if kind.value in ("input", "computed") and ident is not None and where is not None:
+            ref = parse_ref(str(where.value))
+            if ref:
+                mapping[str(ident.value)] = ref
+    meta["map"] = mapping
+    return meta
+
+
+@lru_cache(maxsize=8)
+def _template_positions(fw: Framework) -> dict[str, Position]:
+    """Where the template puts every cell (slow path: builds the template once per process)."""
+    from jixiao.workbook.generator import build_workbook
+
+    built = build_workbook(fw)
+    return {i: (p.sheet, p.coord) for i, p in {**built.inputs, **built.computed}.items()}
+
+
+def _refs(positions: dict[str, Position]):
+    return lambda name: absolute_ref(*positions[name])
+
+
+def _same(workbook: Any, recomputed: Any) -> bool:
+    if isinstance(workbook, (int, float)) and not isinstance(workbook, bool) and isinstance(recomputed, (int, float)):
+        return f"{float(workbook):.15g}" == f"{float(recomputed):.15g}"
+    return (workbook if workbook is not None else "") == (recomputed if recomputed is not None else "")
+
+
+__all__ = ["UNREADABLE", "check_file", "check_xlsx"]
