@@ -279,15 +279,22 @@ class _Check:
     # --- sheets, protection ------------------------------------------------------------
 
     def _sheets(self, meta: dict[str, Any]) -> None:
-        expected = {s for s, _ in self.positions.values()} | {GUIDE_SHEET}
+        """Sheets against the template's: renamed (cells found by name on another sheet),
+        deleted, added; and sheet protection."""
+        template = meta.get("map") or _template_positions(self.fw)
+        expected = {s for s, _ in template.values()} | {GUIDE_SHEET}
         present = set(self.book.sheets)
         missing, added = expected - present, present - expected - {META_SHEET}
-        for name in sorted(missing):
-            hint = f"（可能被改名为：{'、'.join(sorted(added))}）" if added else ""
-            self.result.add(ERROR, "sheet_missing", f"工作表“{name}”被删除或改名{hint}", sheet=name)
-        for name in sorted(added):
+        renamed = {template[i][0]: p[0] for i, p in self.positions.items()
+                   if i in template and template[i][0] in missing and p[0] in added}
+        for old, new in sorted(renamed.items()):
+            self.result.add(WARNING, "sheet_renamed", f"工作表“{old}”已改名为“{new}”：已按名称读取，请改回原名", sheet=new)
+        for name in sorted(missing - set(renamed)):
+            level = WARNING if name == GUIDE_SHEET else ERROR
+            self.result.add(level, "sheet_missing", f"工作表“{name}”被删除", sheet=name)
+        for name in sorted(added - set(renamed.values())):
             self.result.add(WARNING, "sheet_added", f"新增了模板中没有的工作表“{name}”：其内容不参与评分", sheet=name)
-        for name in sorted(expected & present):
+        for name in sorted((expected & present) | set(renamed.values())):
             if not self.book.sheets[name].protected:
                 self.result.add(WARNING, "protection_removed",
                                 f"工作表“{name}”的保护已被取消：请核实公式未被改动（已逐一核对）", sheet=name)
