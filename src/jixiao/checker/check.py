@@ -19,7 +19,9 @@ from jixiao.checker.workbook_xml import SHARED, RawWorkbook, normalise_formula, 
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
-from jixiao.workbook.identity import GUIDE_SHEET, META_SHEET, TEMPLATE_ID, absolute_ref, computed_names
+from jixiao.workbook.identity import (
+    GUIDE_SHEET, META_SHEET, TEMPLATE_ID, absolute_ref, computed_names, layout_digest,
+)
 
 Position = tuple[str, str]  # (sheet, coordinate)
 # Below this share of intact formulas at the template's positions, the layout is not "verifiably
@@ -143,7 +145,10 @@ class _Check:
                 pos[cid] = book.defined_names[name]
         wanted = list(fw.fields) + list(names)
         missing = [i for i in wanted if i not in pos]
-        template = meta.get("map") or _template_positions(fw)
+        self.unmoved = not missing and meta.get("layout_digest") == layout_digest(pos)
+        if self.unmoved:
+            return pos  # the usual case: every cell where the template put it
+        template = _metadata_map(book) or _template_positions(fw)
         if missing:
             share = self._intact_share(template)
             if share < LAYOUT_VERIFIED:
@@ -230,8 +235,8 @@ class _Check:
 
     def _compare(self) -> None:
         fw, book, r = self.fw, self.book, self.result
-        refs = _refs(self.positions)
-        cached = book.has_cached_values
+        expected_formulas = _expected_formulas(fw, tuple(sorted(self.positions.items())))
+        cached = book.has_cached_values([self.positions[c.id] for c in computed_cells(fw)])
         if not cached:
             r.add(NOTE, "no_cached_values",
                   "工作簿未保存公式计算结果（由程序写入、未在 Excel/WPS 中打开过）：已按模板公式（编译一次）重新计算")
@@ -240,7 +245,7 @@ class _Check:
             sheet, coord = self.positions[cell.id]
             raw = book.cell(sheet, coord)
             where = {"sheet": sheet, "cell": coord, "field": cell.id}
-            expected = cell.expr.excel(refs)
+            expected, expected_norm = expected_formulas[cell.id]
             if raw is None or raw.formula is None or raw.formula == "":
                 shown = "" if raw is None or raw.value is None else f" {raw.value!r}"
                 r.add(ERROR, "formula_overwritten",
@@ -248,7 +253,7 @@ class _Check:
                       **where)
                 intact[cell.id] = False
                 continue
-            if raw.formula != SHARED and normalise_formula(raw.formula) != normalise_formula(expected):
+            if raw.formula not in (SHARED, expected) and normalise_formula(raw.formula) != expected_norm:
                 r.add(ERROR, "formula_edited",
                       f"{sheet}!{coord} 的公式被修改：应为 ={expected[:80]}，实际为 ={raw.formula[:80]}", **where)
                 intact[cell.id] = False
@@ -278,10 +283,17 @@ class _Check:
 
     # --- sheets, protection ------------------------------------------------------------
 
+    def template_sheets(self) -> dict[str, Position]:
+        """Template positions, cheaply: from the workbook's own cells when its layout digest
+        says nothing moved, else from the metadata map or the built-in template."""
+        if self.unmoved:
+            return self.positions
+        return _metadata_map(self.book) or _template_positions(self.fw)
+
     def _sheets(self, meta: dict[str, Any]) -> None:
         """Sheets against the template's: renamed (cells found by name on another sheet),
         deleted, added; and sheet protection."""
-        template = meta.get("map") or _template_positions(self.fw)
+        template = self.template_sheets()
         expected = {s for s, _ in template.values()} | {GUIDE_SHEET}
         present = set(self.book.sheets)
         missing, added = expected - present, present - expected - {META_SHEET}
@@ -302,17 +314,32 @@ class _Check:
 
 # --------------------------------------------------------------------------- helpers
 
+META_HEAD_ROWS = 8  # key/value rows of the metadata sheet; the field map follows
+
+
 def _metadata(book: RawWorkbook) -> dict[str, Any]:
+    """The metadata sheet's key/value head (template id, framework, layout digest)."""
     sheet = book.sheets.get(META_SHEET)
     if sheet is None:
         return {}
-    cells = sheet.cells
+    cells = sheet.head(META_HEAD_ROWS)
     meta: dict[str, Any] = {}
     row = 1
     while (key := cells.get(f"A{row}")) is not None and key.value not in (None, "kind"):
         value = cells.get(f"B{row}")
         meta[str(key.value)] = value.value if value is not None else None
         row += 1
+    return meta
+
+
+def _metadata_map(book: RawWorkbook) -> dict[str, Position]:
+    """Where the template put every cell, as the metadata sheet records it (slow path: only
+    when names are missing or the layout changed)."""
+    sheet = book.sheets.get(META_SHEET)
+    if sheet is None:
+        return {}
+    cells = sheet.cells
+    row = META_HEAD_ROWS
     mapping: dict[str, Position] = {}
     while True:
         row += 1
@@ -326,8 +353,7 @@ def _metadata(book: RawWorkbook) -> dict[str, Any]:
             ref = parse_ref(str(where.value))
             if ref:
                 mapping[str(ident.value)] = ref
-    meta["map"] = mapping
-    return meta
+    return mapping
 
 
 @lru_cache(maxsize=8)
@@ -337,6 +363,18 @@ def _template_positions(fw: Framework) -> dict[str, Position]:
 
     built = build_workbook(fw)
     return {i: (p.sheet, p.coord) for i, p in {**built.inputs, **built.computed}.items()}
+
+
+@lru_cache(maxsize=64)
+def _expected_formulas(fw: Framework, positions: tuple[tuple[str, Position], ...]) -> dict[str, tuple[str, str]]:
+    """What each formula should say at these positions, as written and normalised: built once
+    per layout (in practice once per template version), not once per file."""
+    refs = _refs(dict(positions))
+    out = {}
+    for cell in computed_cells(fw):
+        text = cell.expr.excel(refs)
+        out[cell.id] = (text, normalise_formula(text))
+    return out
 
 
 def _refs(positions: dict[str, Position]):

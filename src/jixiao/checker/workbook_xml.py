@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jixiao.checker.safety import SafeXlsx
@@ -26,13 +26,48 @@ class RawCell:
     type: str
 
 
-@dataclass
 class RawSheet:
-    name: str
-    part: str
-    state: str
-    protected: bool
-    cells: dict[str, RawCell] = field(default_factory=dict)
+    """A worksheet whose XML is parsed the first time its cells are asked for: a check reads
+    only the sheets it needs (not the 填表说明, not the whole metadata map)."""
+
+    def __init__(self, xlsx: SafeXlsx, name: str, part: str, state: str, shared: list[str]):
+        self.name, self.part, self.state = name, part, state
+        self._xlsx, self._shared = xlsx, shared
+        self._elements: dict[str, Any] | None = None  # coordinate → <c> element, decoded on demand
+        self._protected = False
+
+    def _load(self) -> dict[str, Any]:
+        if self._elements is None:
+            self._elements = {}
+            if self.part in self._xlsx.names:
+                root = self._xlsx.parse_xml(self.part)
+                self._protected = any(p.get("sheet") in ("1", "true") for p in root.iter(f"{NS}sheetProtection"))
+                self._elements = {c.get("r"): c for c in root.iter(f"{NS}c")}
+        return self._elements
+
+    def cell(self, coord: str) -> RawCell | None:
+        element = self._load().get(coord)
+        return None if element is None else _cell(element, self._shared)
+
+    @property
+    def cells(self) -> dict[str, RawCell]:
+        return {r: cell for r, c in self._load().items() if (cell := _cell(c, self._shared)) is not None}
+
+    @property
+    def protected(self) -> bool:
+        self._load()
+        return self._protected
+
+    def head(self, rows: int) -> dict[str, RawCell]:
+        """The cells of the first `rows` rows, parsing only that much of the XML."""
+        if self._elements is not None or self.part not in self._xlsx.names:
+            return self.cells
+        raw = self._xlsx.read_xml(self.part)
+        cut = raw.find(f'<row r="{rows + 1}"'.encode())
+        if cut < 0:
+            return self.cells
+        root = self._xlsx.parse_xml(self.part, raw[:cut] + b"</sheetData></worksheet>")
+        return {c.get("r"): cell for c in root.iter(f"{NS}c") if (cell := _cell(c, self._shared)) is not None}
 
 
 @dataclass
@@ -40,11 +75,19 @@ class RawWorkbook:
     sheets: dict[str, RawSheet]
     defined_names: dict[str, tuple[str, str]]  # name → (sheet, coordinate) for single-cell names
     calc_mode: str
-    has_cached_values: bool
 
     def cell(self, sheet: str, coord: str) -> RawCell | None:
         ws = self.sheets.get(sheet)
-        return ws.cells.get(coord) if ws else None
+        return ws.cell(coord) if ws else None
+
+    def has_cached_values(self, cells: list[tuple[str, str]]) -> bool:
+        """Whether the formula cells among `cells` carry results (a workbook written by a
+        program and never opened in Excel or WPS has formulas without results)."""
+        for sheet, coord in cells:
+            c = self.cell(sheet, coord)
+            if c is not None and c.formula is not None and c.value is not None:
+                return True
+        return False
 
 
 def parse_ref(text: str) -> tuple[str, str] | None:
@@ -64,7 +107,7 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
     for s in book.iter(f"{NS}sheet"):
         target = rels.get(s.get(f"{REL_NS}id"), "")
         part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        sheets[s.get("name")] = RawSheet(s.get("name"), part, s.get("state") or "visible", False)
+        sheets[s.get("name")] = RawSheet(xlsx, s.get("name"), part, s.get("state") or "visible", shared)
     names: dict[str, tuple[str, str]] = {}
     for dn in book.iter(f"{NS}definedName"):
         if dn.get("localSheetId") is None and dn.text:
@@ -73,18 +116,7 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
                 names[dn.get("name")] = ref
     calc = book.find(f"{NS}calcPr")
     calc_mode = (calc.get("calcMode") if calc is not None else None) or "auto"
-    cached = False
-    for sheet in sheets.values():
-        if sheet.part not in xlsx.names:
-            continue
-        root = xlsx.parse_xml(sheet.part)
-        sheet.protected = any(p.get("sheet") in ("1", "true") for p in root.iter(f"{NS}sheetProtection"))
-        for c in root.iter(f"{NS}c"):
-            cell = _cell(c, shared)
-            if cell is not None:
-                sheet.cells[c.get("r")] = cell
-                cached = cached or (cell.formula is not None and cell.value is not None)
-    return RawWorkbook(sheets, names, calc_mode, cached)
+    return RawWorkbook(sheets, names, calc_mode)
 
 
 def _shared_strings(xlsx: SafeXlsx) -> list[str]:

@@ -7,8 +7,6 @@ the layout is known, so a formula may point at any sheet."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from jixiao.workbook import styles as st
 from jixiao.workbook.cached_values import save_with_cached_values
 from jixiao.workbook.identity import (  # noqa: F401  (re-exported for callers of the generator)
     CHECK_SHEET, GUIDE_SHEET, JUDGEMENT_SHEET, MEASURE_SHEET, META_SHEET, SCORE_SHEET, TEMPLATE_ID, computed_names,
+    layout_digest,
 )
 
 
@@ -381,7 +380,7 @@ def _meta_sheet(s: _State, wb: Workbook, cached: Mapping[str, Any]) -> None:
     fw = s.fw
     ws = wb.create_sheet(META_SHEET)
     ws.sheet_state = "hidden"
-    field_map = {fid: p.absolute for fid, p in s.inputs.items()}
+    positions = {i: (p.sheet, p.coord) for i, p in {**s.inputs, **s.computed}.items()}
     rows = [
         ("template_id", TEMPLATE_ID),
         ("framework_id", fw.id),
@@ -389,7 +388,7 @@ def _meta_sheet(s: _State, wb: Workbook, cached: Mapping[str, Any]) -> None:
         ("framework_digest", fw.digest),
         ("generator", "jixiao"),
         ("generator_version", __version__),
-        ("layout_digest", hashlib.sha256(json.dumps(field_map, sort_keys=True).encode()).hexdigest()),
+        ("layout_digest", layout_digest(positions)),
     ]
     for r, (k, v) in enumerate(rows, 1):
         ws.cell(row=r, column=1, value=k)

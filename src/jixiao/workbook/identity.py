@@ -3,6 +3,8 @@ reads workbooks in milliseconds and must not pay for openpyxl's import)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
 
 from jixiao.engine import computed_cells
@@ -20,6 +22,12 @@ def computed_names(framework: Framework) -> dict[str, str]:
         ascii_id = cell.id.replace(".", "_")
         names[cell.id] = f"jx_{ascii_id}" if ascii_id.isascii() else f"jx_{cell.kind}{n}"
     return names
+
+
+def layout_digest(positions: dict[str, tuple[str, str]]) -> str:
+    """sha256 of where every input and computed cell is: equal digests, unchanged layout."""
+    text = json.dumps({i: absolute_ref(*p) for i, p in positions.items()}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def absolute_ref(sheet: str, coord: str) -> str:
