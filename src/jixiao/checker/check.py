@@ -15,7 +15,9 @@ from jixiao import __version__
 from jixiao.checker.normalize import Invalid, normalise
 from jixiao.checker.result import ACCEPTED, ERROR, NOTE, UNREADABLE, WARNING, CheckResult, IndicatorCheck
 from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
-from jixiao.checker.workbook_xml import SHARED, RawWorkbook, normalise_formula, parse_ref, read_workbook
+from jixiao.checker.workbook_xml import (
+    SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
+)
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
@@ -59,6 +61,13 @@ def check_xlsx(xlsx: SafeXlsx, name: str, frameworks: Iterable[Framework] = (),
         result.add(WARNING, "macro_enabled", "工作簿包含宏（VBA 代码）：宏未被执行，请提交不含宏的 .xlsx 文件")
     for target in xlsx.external_links:
         result.add(WARNING, "external_link", f"工作簿含有外部链接（{target}）：未读取、未跟随，外部数据不计入评分")
+    return check_book(book, result, frameworks)
+
+
+def check_book(book: WorkbookView, result: CheckResult, frameworks: Iterable[Framework] = ()) -> CheckResult:
+    """The check proper, on any workbook view: the file reader's `RawWorkbook`, or an adapter
+    over a live workbook (the add-in's xlwings Book) offering the same few methods."""
+    result.status = ACCEPTED
     _Check(book, result, list(frameworks)).run()
     return result.settle()
 
@@ -387,4 +396,4 @@ def _same(workbook: Any, recomputed: Any) -> bool:
     return (workbook if workbook is not None else "") == (recomputed if recomputed is not None else "")
 
 
-__all__ = ["UNREADABLE", "check_file", "check_xlsx"]
+__all__ = ["UNREADABLE", "check_book", "check_file", "check_xlsx"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from jixiao.checker.safety import SafeXlsx
 
@@ -24,6 +24,34 @@ class RawCell:
     value: Any  # cached value: float, str, bool, error text, or None
     formula: str | None
     type: str
+
+
+class SheetView(Protocol):
+    name: str
+    state: str
+
+    @property
+    def protected(self) -> bool: ...
+
+    @property
+    def cells(self) -> dict[str, RawCell]: ...
+
+    def cell(self, coord: str) -> RawCell | None: ...
+
+    def head(self, rows: int) -> dict[str, RawCell]: ...
+
+
+class WorkbookView(Protocol):
+    """What the checker needs of a workbook: sheets by name, single-cell defined names, the
+    calculation mode, and each cell's cached value and formula."""
+
+    sheets: dict[str, SheetView]
+    defined_names: dict[str, tuple[str, str]]
+    calc_mode: str
+
+    def cell(self, sheet: str, coord: str) -> RawCell | None: ...
+
+    def has_cached_values(self, cells: list[tuple[str, str]]) -> bool: ...
 
 
 class RawSheet:
