@@ -183,7 +183,12 @@ class SafeXlsx:
 def open_xlsx(path: str | os.PathLike[str]) -> SafeXlsx:
     """Read *path* once and return it as a `SafeXlsx`, or raise `UnreadableWorkbook`."""
     shown = os.fsdecode(path)
-    data = _read_file(shown)
+    return open_xlsx_bytes(_read_file(shown), shown)
+
+
+def open_xlsx_bytes(data: bytes, shown: str) -> SafeXlsx:
+    """The same for bytes already in memory (an email attachment, a zip member); `shown`
+    is the name messages use."""
     if not data:
         raise UnreadableWorkbook(
             shown, "empty", "文件为空（0 字节），可能下载或保存失败；请重新下载附件，或请填报单位重新发送")
