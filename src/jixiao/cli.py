@@ -160,6 +160,51 @@ def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framewo
     sys.exit(max(r.exit_code for r in results))
 
 
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--db", "url", default=None, help="数据库 URL（默认 sqlite:///jixiao.db；PostgreSQL：postgresql+psycopg://…）")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="并行进程数（默认全部核心）")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="导入后生成汇总表 .xlsx")
+@click.option("--quiet", is_flag=True, help="不显示进度条")
+def import_(paths: tuple[Path, ...], url: str | None, jobs: int | None, summary_path: Path | None, quiet: bool) -> None:
+    """批量导入自评表：文件、文件夹、.zip、.eml、mbox、maildir；逐个审核、评分、入库并存档原件。"""
+    from rich.console import Console
+
+    from jixiao.importer.db import default_url
+    from jixiao.importer.progress import run_with_progress
+
+    console = Console(stderr=True)
+    url = url or default_url()
+    stats = run_with_progress(list(paths), url, jobs=jobs, console=console, quiet=quiet)
+    if summary_path is not None:
+        _write_summary(url, summary_path, console)
+    sys.exit(0 if stats.given else 1)
+
+
+@main.command()
+@click.option("--db", "url", default=None, help="数据库 URL（默认 sqlite:///jixiao.db）")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="汇总表 .xlsx")
+def summary(url: str | None, output: Path) -> None:
+    """由数据库生成汇总表（排名、指标统计、图表、未通过文件、历史）。"""
+    from rich.console import Console
+
+    from jixiao.importer.db import default_url
+
+    _write_summary(url or default_url(), output, Console(stderr=True))
+
+
+def _write_summary(url: str, output: Path, console) -> None:
+    from jixiao.importer.db import make_engine
+    from jixiao.importer.schema import upgrade
+    from jixiao.importer.summary import write_summary
+
+    engine = make_engine(url)
+    upgrade(engine)
+    write_summary(engine, output)
+    console.print(f"汇总表已生成：{output}")
+
+
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="输出目录")

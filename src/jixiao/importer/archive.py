@@ -1,0 +1,31 @@
+"""The content-addressed archive of originals: every file kept once, named by its sha256."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path, PurePath
+
+
+def archive_name(sha256: str, original_name: str) -> str:
+    suffix = PurePath(original_name).suffix.lower()
+    if not suffix.isascii() or len(suffix) > 8:
+        suffix = ".bin"
+    return f"{sha256[:2]}/{sha256}{suffix}"
+
+
+def store(root: Path, sha256: str, original_name: str, data: bytes) -> str:
+    """Write once, atomically (temp file + rename): a killed import leaves no half file."""
+    name = archive_name(sha256, original_name)
+    target = root / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return name
