@@ -258,8 +258,6 @@ def test_renamed_sheet_is_read_by_name_and_reported(good, good_result, check):
     assert "protection_removed" not in codes(result)  # the renamed sheet is still protected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a renamed sheet also yields 提示 cells_moved claiming "
-                                       "'插入或删除了行列' for every cell on it, which is not what happened")
 def test_renamed_sheet_is_not_reported_as_inserted_rows(good, check):
     result = check(good.copy().rename_sheet("资产与人员", "资产人员", skip=(META,)), "改名2.xlsx")
     assert not any("插入或删除了行列" in m.text for m in result.messages)
@@ -295,8 +293,9 @@ def test_word_where_a_number_belongs(good, check, pos, fw):
     assert m.text == f"{sheet}!{coord}“{label}”：应为不小于0的整数，实际为文本“十二”"
     assert "staff_quota" not in result.inputs
     # the workbook's cached results were computed from 13, the recomputation has no value: the
-    # rest are mismatches downstream of that cell, nothing else
-    assert set(codes(result, ERROR)) == {"invalid_value", "result_mismatch"}
+    # comparison is skipped (said once) rather than flooding mismatches downstream of that cell
+    assert codes(result, ERROR) == ["invalid_value"]
+    assert "comparison_skipped" in codes(result)
 
 
 def test_required_field_left_empty(good, built_with, check, pos):
@@ -390,9 +389,6 @@ def test_names_removed_and_row_inserted_on_a_computed_sheet(good, check):
     assert result.recomputed_total is None and result.indicators == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: without names, the layout check only looks at computed cells: a row "
-                                       "inserted on an input sheet passes as '版式与模板一致（已核实）' and the "
-                                       "inputs are read from the wrong rows")
 def test_names_removed_and_row_inserted_on_an_input_sheet(good, check):
     result = check(good.copy().remove_defined_names().insert_rows("采购与经费", 3, skip=(META,)), "无名称插行2.xlsx")
     assert result.status == "rejected" and result.exit_code == 1
@@ -438,8 +434,6 @@ def test_blank_template(folder):
     assert "required" not in codes(result)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a template generated with --unit/--year (pre-filled identity) and "
-                                       "returned unfilled is not seen as blank: 61 required errors, no blank_template")
 def test_prefilled_blank_template(folder):
     result = check_file(_template(folder, "预填空白.xlsx", "--unit", "某区财政局", "--year", "2021"))
     assert codes(result, ERROR) == ["blank_template"]
@@ -482,9 +476,6 @@ def _corrupt_sheet(good: Xlsx) -> Xlsx:
     return good.copy().set_text(part, good.text(part)[:600])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (since 665078c, lazy sheets): a sheet whose XML is corrupt raises "
-                                       "UnreadableWorkbook out of check_file (the sheet is parsed after the try in "
-                                       "check_xlsx); `jixiao check` shows a traceback")
 def test_corrupt_sheet_xml_is_unreadable(good, check, folder):
     result = check(_corrupt_sheet(good), "坏XML.xlsx")
     assert result.status == "unreadable" and result.exit_code == 2
@@ -493,9 +484,6 @@ def test_corrupt_sheet_xml_is_unreadable(good, check, folder):
     assert cli(folder / "坏XML.xlsx").exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a sheet listed in workbook.xml whose part is missing from the zip is "
-                                       "read as empty (26 'required' errors for fields that were filled in) instead "
-                                       "of being refused as a damaged file")
 def test_missing_sheet_part_is_unreadable(good, check):
     result = check(good.copy().drop(good.sheet_part("采购与经费")), "缺部件.xlsx")
     assert result.status == "unreadable" and result.exit_code == 2

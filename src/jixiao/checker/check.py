@@ -68,7 +68,12 @@ def check_book(book: WorkbookView, result: CheckResult, frameworks: Iterable[Fra
     """The check proper, on any workbook view: the file reader's `RawWorkbook`, or an adapter
     over a live workbook (the add-in's xlwings Book) offering the same few methods."""
     result.status = ACCEPTED
-    _Check(book, result, list(frameworks)).run()
+    try:
+        _Check(book, result, list(frameworks)).run()
+    except UnreadableWorkbook as exc:  # a part found damaged when it was read
+        result.status = UNREADABLE
+        result.messages = [m for m in result.messages if m.level != NOTE]
+        result.add(ERROR, exc.kind, exc.message)
     return result.settle()
 
 
@@ -90,7 +95,9 @@ class _Check:
             return
         self.positions = positions
         inputs = self._read_inputs()
-        if not inputs:
+        identity = {f.id for f in fw.form.sheets[0].tables[0].fields} if fw.form.sheets else set()
+        self.blank = not (set(inputs) - identity)
+        if self.blank:
             # one message, not one per required field
             self.result.messages = [m for m in self.result.messages if m.code != "required"]
             self.result.add(ERROR, "blank_template", "这是空白模板：尚未填写任何数据")
@@ -99,7 +106,8 @@ class _Check:
         self.result.inputs = inputs
         self.result.unit_name = inputs.get("unit_name")
         self.result.year = inputs.get("year")
-        self._cross_checks()
+        if not self.blank:
+            self._cross_checks()
         self._plausibility(inputs)
         self._compare()
         self._sheets(meta)
@@ -162,30 +170,42 @@ class _Check:
             share = self._intact_share(template)
             if share < LAYOUT_VERIFIED:
                 r.add(ERROR, "layout_changed",
-                      f"工作簿缺少 {len(missing)} 个单元格名称，且版式与模板不同（仅 {share:.0%} 的公式位于模板位置），"
+                      f"工作簿缺少 {len(missing)} 个单元格名称，且版式与模板不同（有工作表仅 {share:.0%} 的内容位于模板位置），"
                       "无法可靠读取：请在原模板中填报，不要另存为其他格式或删除、移动行列")
                 return None
             for i in missing:
                 pos[i] = template[i]
             r.add(WARNING, "names_missing",
                   f"工作簿缺少 {len(missing)} 个单元格名称（可能被其他软件另存）：版式与模板一致（已核实），按模板位置读取")
-        moved = sum(1 for i, p in pos.items() if i in template and template[i] != p)
+        moved = sum(1 for i, p in pos.items() if i in template and template[i][1] != p[1])
         if moved and not missing:
             r.add(NOTE, "cells_moved", f"{moved} 个单元格的位置与模板不同（插入或删除了行列）：已按名称读取，不影响评分")
         return pos
 
     def _intact_share(self, template: dict[str, Position]) -> float:
+        """How much of the template is where the template put it, on the worst sheet:
+        formulas (rebuilt for those positions) and the row label beside every input.  Both,
+        because a row inserted on an input sheet moves inputs but no formula; per sheet,
+        because one shifted sheet among many must not pass on average."""
         refs = _refs(template)
-        ok = total = 0
+        tally: dict[str, list[int]] = {}
+
+        def count(sheet: str, good: bool) -> None:
+            t = tally.setdefault(sheet, [0, 0])
+            t[0] += good
+            t[1] += 1
+
+        for (sheet, coord), label in _template_row_labels(self.fw).items():
+            raw = self.book.cell(sheet, coord)
+            count(sheet, raw is not None and raw.value == label)
         for cell in computed_cells(self.fw):
             where = template.get(cell.id)
             if where is None:
                 continue
-            total += 1
             raw = self.book.cell(*where)
-            if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(cell.expr.excel(refs)):
-                ok += 1
-        return ok / total if total else 0.0
+            count(where[0], raw is not None and bool(raw.formula)
+                  and normalise_formula(raw.formula) == normalise_formula(cell.expr.excel(refs)))
+        return min((ok / n for ok, n in tally.values()), default=0.0)
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -246,6 +266,9 @@ class _Check:
         fw, book, r = self.fw, self.book, self.result
         expected_formulas = _expected_formulas(fw, tuple(sorted(self.positions.items())))
         cached = book.has_cached_values([self.positions[c.id] for c in computed_cells(fw)])
+        self.invalid = any(m.code == "invalid_value" for m in r.messages)
+        if cached and self.invalid:
+            r.add(NOTE, "comparison_skipped", "存在无效输入：修正后再比对工作簿结果与重新计算结果（各指标的重新计算按该项未填写计）")
         if not cached:
             r.add(NOTE, "no_cached_values",
                   "工作簿未保存公式计算结果（由程序写入、未在 Excel/WPS 中打开过）：已按模板公式（编译一次）重新计算")
@@ -268,7 +291,7 @@ class _Check:
                 intact[cell.id] = False
                 continue
             intact[cell.id] = True
-            if cached and not _same(raw.value, self.values[cell.id]):
+            if cached and not self.invalid and not _same(raw.value, self.values[cell.id]):
                 if book.calc_mode == "manual":
                     r.add(ERROR, "stale_result",
                           f"{sheet}!{coord} 的结果未更新（工作簿设为手动计算）：显示 {raw.value!r}，应为 {self.values[cell.id]!r}；"
@@ -363,6 +386,20 @@ def _metadata_map(book: RawWorkbook) -> dict[str, Position]:
             if ref:
                 mapping[str(ident.value)] = ref
     return mapping
+
+
+@lru_cache(maxsize=8)
+def _template_row_labels(fw: Framework) -> dict[Position, str]:
+    """The text in column A of every input's row in the template (slow path, once)."""
+    from jixiao.workbook.generator import build_workbook
+
+    built = build_workbook(fw)
+    out = {}
+    for place in built.inputs.values():
+        value = built.workbook[place.sheet].cell(row=place.row, column=1).value
+        if isinstance(value, str) and value:
+            out[(place.sheet, f"A{place.row}")] = value
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from jixiao.checker.safety import SafeXlsx
+from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -136,6 +136,11 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
         target = rels.get(s.get(f"{REL_NS}id"), "")
         part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
         sheets[s.get("name")] = RawSheet(xlsx, s.get("name"), part, s.get("state") or "visible", shared)
+    for sheet in sheets.values():
+        if sheet.part not in xlsx.names:
+            raise UnreadableWorkbook(xlsx.path, "missing_part",
+                                     f"工作表“{sheet.name}”的内容（{sheet.part}）缺失，文件不完整或已损坏；"
+                                     "请在 Excel 或 WPS 中打开后重新另存为 .xlsx")
     names: dict[str, tuple[str, str]] = {}
     for dn in book.iter(f"{NS}definedName"):
         if dn.get("localSheetId") is None and dn.text:
