@@ -215,5 +215,57 @@ def demo(out_dir: Path) -> None:
     sys.exit(run_demo(out_dir))
 
 
+@main.group()
+def addin() -> None:
+    """Excel 加载项“绩效自评”：桌面加载项（本机 Python）与服务器加载项（Excel 网页版等），见 addin/README.md。"""
+
+
+@addin.command("install")
+@click.option("--target", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="安装到此文件夹（默认：Excel 的启动文件夹 XLSTART，须有 Excel）")
+def addin_install(target: Path | None) -> None:
+    """生成桌面加载项 jixiao.addin.xlam 并安装到 Excel（Windows / macOS）。"""
+    from jixiao.addin.desktop import AddinError, install
+
+    try:
+        install(target, echo=click.echo)
+    except AddinError as exc:
+        _fail(str(exc))
+
+
+@addin.command("remove")
+@click.option("--target", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="从此文件夹删除（默认：Excel 的启动文件夹 XLSTART）")
+def addin_remove(target: Path | None) -> None:
+    """卸载桌面加载项。"""
+    from jixiao.addin.desktop import AddinError, remove
+
+    try:
+        remove(target, echo=click.echo)
+    except AddinError as exc:
+        _fail(str(exc))
+
+
+@addin.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", type=int, default=8000, show_default=True, help="端口")
+@click.option("--base-url", default=None, help="清单中的网址（默认 https://localhost:端口）")
+@click.option("--certfile", default=None, help="HTTPS 证书（Excel 只加载 https 加载项）")
+@click.option("--keyfile", default=None, help="HTTPS 私钥")
+def addin_serve(host: str, port: int, base_url: str | None, certfile: str | None, keyfile: str | None) -> None:
+    """运行服务器加载项（xlwings Server：任务窗格、Office.js 清单、校验/重算核对/定稿接口）。"""
+    import os
+
+    from jixiao.addin.book_view import LICENSE_ENV, LICENSE_MESSAGE
+
+    if not os.environ.get(LICENSE_ENV):
+        _fail(LICENSE_MESSAGE)
+    from jixiao.addin.server import serve
+
+    try:
+        serve(host, port, base_url or f"https://localhost:{port}", certfile, keyfile, echo=click.echo)
+    except (RuntimeError, ValueError) as exc:
+        _fail(str(exc))
+
 if __name__ == "__main__":  # pragma: no cover
     main()
