@@ -405,8 +405,6 @@ def test_validate_on_a_workbook_that_is_not_a_template(payloads):
     assert "setRangeColor" not in funcs(acts) and funcs(acts)[-1] == "alert"
 
 
-@pytest.mark.xfail(strict=True, reason="jixiao check reports the add-in's 校验结果 sheet as an added sheet: "
-                   "checker/check.py _sheets should leave out jixiao.addin.book_view.RESULT_SHEET as it does _jixiao")
 def test_checked_workbook_saved_with_its_result_sheet(variants, payloads, tmp_path):
     """A unit runs 校验, saves and submits: the bureau's jixiao check should not warn about the
     add-in's own sheet (the add-in leaves it out of its own check)."""

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jixiao.checker.workbook_xml import SHARED, RawCell, parse_ref
+from jixiao.workbook.identity import RESULT_SHEET
 
-RESULT_SHEET = "校验结果"
 COMPUTED_NAME_PREFIX = "jx_"
 LICENSE_ENV = "XLWINGS_LICENSE_KEY"
 

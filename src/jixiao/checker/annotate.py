@@ -14,8 +14,8 @@ from jixiao.checker.result import ERROR, NOTE, WARNING, CheckResult, STATUS_TEXT
 from jixiao.checker.safety import open_xlsx
 from jixiao.checker.workbook_xml import read_workbook
 from jixiao.workbook.cached_values import save_with_cached_values
+from jixiao.workbook.identity import RESULT_SHEET
 
-RESULT_SHEET = "校验结果"
 FILLS = {ERROR: PatternFill("solid", fgColor="FFC7CE"), WARNING: PatternFill("solid", fgColor="FFEB9C"),
          NOTE: PatternFill("solid", fgColor="DDEBF7")}
 RANK = {ERROR: 0, WARNING: 1, NOTE: 2}

@@ -22,7 +22,7 @@ from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.workbook.identity import (
-    GUIDE_SHEET, META_SHEET, TEMPLATE_ID, absolute_ref, computed_names, layout_digest,
+    GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, absolute_ref, computed_names, layout_digest,
 )
 
 Position = tuple[str, str]  # (sheet, coordinate)
@@ -328,7 +328,7 @@ class _Check:
         template = self.template_sheets()
         expected = {s for s, _ in template.values()} | {GUIDE_SHEET}
         present = set(self.book.sheets)
-        missing, added = expected - present, present - expected - {META_SHEET}
+        missing, added = expected - present, present - expected - {META_SHEET, RESULT_SHEET}
         renamed = {template[i][0]: p[0] for i, p in self.positions.items()
                    if i in template and template[i][0] in missing and p[0] in added}
         for old, new in sorted(renamed.items()):

@@ -12,6 +12,7 @@ from jixiao.framework.model import Framework
 
 TEMPLATE_ID = "jixiao-self-evaluation"
 META_SHEET = "_jixiao"
+RESULT_SHEET = "校验结果"  # written by `check --annotate` and the add-in; not part of the template
 SCORE_SHEET, CHECK_SHEET, JUDGEMENT_SHEET, MEASURE_SHEET, GUIDE_SHEET = "评分表", "审核", "评分要素", "指标计算", "填表说明"
 
 @lru_cache(maxsize=16)
