@@ -316,9 +316,9 @@ def random_value(f, rnd: random.Random) -> Any:
         if kind == 1:
             return round(rnd.uniform(0, 1e6), 2)  # typed to the fen
         if kind == 2:
-            # converted from 元, to the fen; from 1 元 up while the engine writes 0.00001 as
-            # "1E-05" (see test_engine_general_format_of_small_numbers)
-            return round(rnd.uniform(0.0001, 1e5), 6)
+            # converted from 元, to the fen (down to amounts below 1 元: see
+            # test_engine_general_format_of_small_numbers)
+            return round(rnd.uniform(0, 1e5), 6)
         if kind == 3:
             return float(rnd.randint(0, 5000))
         # any number typed with 15 significant digits (more: see
@@ -714,9 +714,6 @@ def test_general_format_of_small_numbers(layout: Layout, compiled: CompiledWorkb
     assert libreoffice == SMALL_AMOUNT_TEXT
 
 
-@pytest.mark.xfail(strict=True, reason="jixiao.textformat.general_text writes 1E-05 for 0.00001 (Python's %g "
-                                       "switches to E below 1E-4); formulas' Excel model and LibreOffice "
-                                       "write 0.00001")
 def test_engine_general_format_of_small_numbers() -> None:
     """The engine's side of the case above: it disagrees for 1E-9 <= |x| < 1E-4.  When
     general_text is fixed, this passes (strict xfail fails): drop the marker and let the

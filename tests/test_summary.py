@@ -85,9 +85,9 @@ def book(tmp_path: Path):
     db.sub("乙单位", 2020, 90.0, losses={"effectiveness": 10})
     # 2021: a superseded first version of 甲's, then its current one
     old = db.sub("甲单位", 2021, 80.0, losses={"effectiveness": 20}, name="甲单位-初稿.xlsx",
-                 received=datetime(2022, 1, 5, 8, 30))
+                 received=datetime(2022, 1, 5, 0, 30))  # UTC, as the importer stores it: 08:30 Beijing
     new = db.sub("甲单位", 2021, 90.5, losses={"effectiveness": 5, "key_tasks": 4.5}, name="甲单位-修改稿.xlsx",
-                 received=datetime(2022, 1, 9, 17, 45))
+                 received=datetime(2022, 1, 9, 9, 45))  # UTC: 17:45 Beijing
     db.supersede(old, new)
     db.sub("乙单位", 2021, 88.0, "accepted_with_warnings", losses={"effectiveness": 10, "satisfaction": 2},
            warnings=2)

@@ -4,6 +4,8 @@ digits, as Excel and LibreOffice do, so the Python explanation texts match the w
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from jixiao.numeric import excel_round
 
 
@@ -12,6 +14,12 @@ def general_text(x: float) -> str:
     if x == 0:
         return "0"
     text = f"{x:.15g}"
+    if "e" in text and 1e-9 <= abs(x) < 1e15:
+        # Excel and LibreOffice write these as plain decimals (0.00001, not 1E-05)
+        text = format(Decimal(text), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
     if "e" in text:
         mantissa, exp = text.split("e")
         sign = "-" if exp.startswith("-") else "+"

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
@@ -22,13 +23,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jixiao.checker.result import UNREADABLE, CheckResult
+from jixiao.checker.result import ACCEPTED, REJECTED, UNREADABLE, WARNED, CheckResult
 from jixiao.importer import archive
 from jixiao.importer.db import IndicatorScore, InputValue, Message, Receipt, Submission, archive_root, make_engine
 from jixiao.importer.schema import upgrade
 from jixiao.importer.sources import Candidate, SourceProblem, iter_sources
 
-STATUSES = ("accepted", "accepted_with_warnings", "rejected", "unreadable")
+STATUSES = (ACCEPTED, WARNED, REJECTED, UNREADABLE)
 
 
 @dataclass
@@ -96,7 +97,13 @@ def _write(engine: Engine, root: Path, cand: Candidate, result: CheckResult | No
         stats.already += 1
 
 
+def _utc(when: datetime | None) -> datetime | None:
+    """Dates are stored in UTC: SQLite keeps no zone, and mails come from several."""
+    return when.astimezone(timezone.utc) if when is not None else None
+
+
 def _write_one(session: Session, root: Path, cand: Candidate, result: CheckResult | None) -> str:
+    cand = replace(cand, received=_utc(cand.received))
     if session.scalar(select(Receipt.id).where(Receipt.source == cand.source, Receipt.sha256 == cand.sha256)):
         return "already"
     sub_id = session.scalar(select(Submission.id).where(Submission.sha256 == cand.sha256))
@@ -160,11 +167,18 @@ def _refresh_current(session: Session, unit: str | None, year: int | None) -> No
     ).all()
     if not rows:
         return
-    rows.sort(key=lambda r: (r.received_at is not None, r.received_at.timestamp() if r.received_at else 0, r.sha256))
+    rows.sort(key=lambda r: (r.received_at is not None, _utc_naive(r.received_at), r.sha256))
     newest = rows[-1].id
     for r in rows:
         session.execute(update(Submission).where(Submission.id == r.id).values(
             is_current=r.id == newest, superseded_by=None if r.id == newest else newest))
+
+
+def _utc_naive(when: datetime | None) -> datetime:
+    # SQLite gives the stored UTC time back without a zone, PostgreSQL with one
+    if when is None:
+        return datetime.min
+    return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
 
 
 def _record_problem(engine: Engine, problem: SourceProblem, stats: ImportStats) -> None:

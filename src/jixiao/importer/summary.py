@@ -124,8 +124,9 @@ class _Cells:
     def time(self, value: datetime | None) -> WriteOnlyCell | None:
         if value is None:
             return None
-        if value.tzinfo is not None:
-            value = value.astimezone(DISPLAY_TZ).replace(tzinfo=None)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)  # the importer stores UTC; SQLite drops the zone
+        value = value.astimezone(DISPLAY_TZ).replace(tzinfo=None)
         cell = WriteOnlyCell(self.ws, value=value)
         cell.number_format = TIME_FORMAT
         return cell
