@@ -25,20 +25,6 @@ EXCEL_2010_NESTING_LIMIT = 64
 
 
 @pytest.fixture(scope="module")
-def soffice():
-    import os
-
-    from jixiao.libreoffice import find_soffice
-
-    path = find_soffice()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is required when CI is set")
-        pytest.skip("LibreOffice is not installed")
-    return path
-
-
-@pytest.fixture(scope="module")
 def fw():
     return load_framework()
 

@@ -371,11 +371,6 @@ def ref(name: str) -> Ref:
     return Ref(name)
 
 
-def operand(spec: Any) -> Expr:
-    """A framework-file operand: a field or measure id, or a number."""
-    return Ref(spec) if isinstance(spec, str) else Const(float(spec))
-
-
 def call(name: str, *args: Any) -> Call:
     return Call(name, tuple(lift(a) for a in args))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from jixiao.expr import Expr, call, concat, if_, lift, operand, ref, round_, text
+from jixiao.expr import Expr, call, concat, if_, lift, ref, round_, text
 from jixiao.framework.spec import FrameworkError, Spec
 from jixiao.textformat import general_text
 

@@ -75,6 +75,11 @@ def _cell(ws: Worksheet, row: int, col: int, value: Any = None, *, font=st.BODY_
     return c
 
 
+def _header_row(ws: Worksheet, row: int, heads: tuple[str, ...]) -> None:
+    for col, head in enumerate(heads, 1):
+        _cell(ws, row, col, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+
+
 def _title(ws: Worksheet, text: str, width: int, note: str = "") -> int:
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     _cell(ws, 1, 1, text, font=st.TITLE_FONT, align=st.CENTER, border=False)
@@ -207,8 +212,7 @@ def _table_title(ws: Worksheet, table: Table, row: int, width: int) -> int:
 
 def _list(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, Any]) -> int:
     row = _table_title(ws, table, row, 4)
-    for col, head in enumerate(("项目", "填报值", "单位", "填写要求"), 1):
-        _cell(ws, row, col, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+    _header_row(ws, row, ("项目", "填报值", "单位", "填写要求"))
     row += 1
     for f in table.fields:
         _cell(ws, row, 1, f.label + ("（必填）" if f.required else ""))
@@ -241,8 +245,7 @@ def _grid(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, A
 def _judgement_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
     ws = wb.create_sheet(JUDGEMENT_SHEET)
     row = _title(ws, "评分要素（自评判断）", 4, "按评分标准逐项填写；每项得分由评分表自动计算。")
-    for col, head in enumerate(("评分要素", "填报值", "单位", "填写要求"), 1):
-        _cell(ws, row, col, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+    _header_row(ws, row, ("评分要素", "填报值", "单位", "填写要求"))
     row += 1
     for ind in s.fw.indicators:
         if not ind.inputs:
@@ -264,8 +267,7 @@ def _judgement_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
 def _measure_sheet(s: _State, wb: Workbook) -> None:
     ws = wb.create_sheet(MEASURE_SHEET)
     row = _title(ws, "指标计算（自动）", 4, "评分所用的比率和金额，由填报数据自动计算。")
-    for col, head in enumerate(("三级指标", "计算项", "计算结果", "计算过程"), 1):
-        _cell(ws, row, col, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+    _header_row(ws, row, ("三级指标", "计算项", "计算结果", "计算过程"))
     row += 1
     for ind in s.fw.indicators:
         for m in ind.measures:
@@ -275,8 +277,7 @@ def _measure_sheet(s: _State, wb: Workbook) -> None:
             _computed(s, ws, row, 4, measure_text_id(m.id), align=st.WRAP)
             row += 1
     row += 1
-    for col, head in enumerate(("一级指标", "二级指标", "得分", "参考分值"), 1):
-        _cell(ws, row, col, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+    _header_row(ws, row, ("一级指标", "二级指标", "得分", "参考分值"))
     row += 1
     for l1 in s.fw.level1:
         for l2 in l1.children:
@@ -358,8 +359,7 @@ def _check_sheet(s: _State, wb: Workbook) -> None:
     _cell(ws, row, 1, "审核汇总", font=st.HEADER_FONT, align=st.CENTER)
     _mirror(s, ws, row, 4, "checks.summary")
     row += 2
-    for col, head in enumerate(("序号", "级别", "审核内容", "审核结果", "说明"), 1):
-        _cell(ws, row, col, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+    _header_row(ws, row, ("序号", "级别", "审核内容", "审核结果", "说明"))
     header = f"{row}:{row}"
     row += 1
     for n, check in enumerate(s.fw.checks, 1):
