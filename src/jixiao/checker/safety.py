@@ -482,7 +482,7 @@ def _describe_other(data: bytes, ext: str) -> str:
     if head.startswith(("<!doctype html", "<html", "<table", "<meta")) or "<html" in head[:1024]:
         pseudo = f"（扩展名为 {ext}，常见于业务系统导出的“伪 Excel”文件）" if ext in (".xls", ".xlsx", ".et") else ""
         return f"这是网页（HTML）文件{pseudo}，不是 Excel 工作簿；{resave}"
-    return f"这是纯文本或 CSV 文件，不是 Excel 工作簿；请提交 .xlsx 工作簿（可在 Excel 或 WPS 中打开后另存为 .xlsx）"
+    return "这是纯文本或 CSV 文件，不是 Excel 工作簿；请提交 .xlsx 工作簿（可在 Excel 或 WPS 中打开后另存为 .xlsx）"
 
 
 def _as_text(sample: bytes) -> str | None:
