@@ -229,6 +229,16 @@ class Binary(Expr):
         op, left, right = self.op, self.left.compile(), self.right.compile()
         if op in _CMP:
             test = _CMP[op]
+            if op in ("=", "<>") and isinstance(self.right, Const) and isinstance(self.right.value, str):
+                # cell = "是" / cell <> "": the commonest test in the template, made cheap
+                const, equal = self.right.value.lower(), op == "="
+
+                def text_test(values: Mapping[str, Any]) -> bool:
+                    a = left(values)
+                    if a is None or type(a) is str:
+                        return ((a or "").lower() == const) == equal
+                    return test(compare(a, const))
+                return text_test
             return lambda values: test(compare(left(values), right(values)))
         if op in _ARITH:
             fn = _ARITH[op]
