@@ -700,8 +700,6 @@ from jixiao.importer.run import import_paths
 import_paths([], sys.argv[1], jobs=1)
 """
 
-_SQLITE_DDL = ("BUG: on SQLite the migration's CREATE TABLEs are not in a transaction (pysqlite "
-               "autocommits DDL), so a half-made schema is visible and stays: ")
 
 
 def _one_file(folder: Path) -> Path:
@@ -710,9 +708,7 @@ def _one_file(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("make_db", [pytest.param("sqlite", marks=pytest.mark.xfail(strict=True, reason=(
-    _SQLITE_DDL + "an import killed while creating the schema leaves a database every later import fails on "
-    "with 'table submissions already exists'"))), "postgresql"], indirect=True)
+@pytest.mark.parametrize("make_db", ["sqlite", "postgresql"], indirect=True)
 def test_import_killed_while_creating_the_schema_runs_again(make_db, tmp_path: Path) -> None:
     db = make_db()
     proc = subprocess.run([sys.executable, "-c", _SCHEMA_HOOK, db.url, "kill"], cwd=db.cwd, capture_output=True)
@@ -725,9 +721,7 @@ def test_import_killed_while_creating_the_schema_runs_again(make_db, tmp_path: P
     assert len(assert_consistent(db, [inbox])["submissions"]) == 1
 
 
-@pytest.mark.parametrize("make_db", [pytest.param("sqlite", marks=pytest.mark.xfail(strict=True, reason=(
-    _SQLITE_DDL + "a second import started while the first creates the schema retries three times at once, "
-    "then fails with 'table submissions already exists'"))), "postgresql"], indirect=True)
+@pytest.mark.parametrize("make_db", ["sqlite", "postgresql"], indirect=True)
 def test_second_import_while_the_first_creates_the_schema(make_db, tmp_path: Path) -> None:
     db = make_db()
     first = subprocess.Popen([sys.executable, "-c", _SCHEMA_HOOK, db.url, "3"], cwd=db.cwd,
@@ -743,10 +737,7 @@ def test_second_import_while_the_first_creates_the_schema(make_db, tmp_path: Pat
     assert len(assert_consistent(db, [inbox])["submissions"]) == 1
 
 
-@pytest.mark.parametrize("make_db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.xfail(
-    strict=True, reason="BUG: two imports writing two versions of one unit and year at the same moment both "
-    "mark theirs current on PostgreSQL (READ COMMITTED: each _refresh_current sees only its own new row)"))],
-    indirect=True)
+@pytest.mark.parametrize("make_db", ["sqlite", "postgresql"], indirect=True)
 def test_two_versions_written_at_once_leave_one_current(make_db) -> None:
     """Two transactions interleaved as two importers' can be: the first has written its version and
     not committed yet when the second writes the other version of the same unit and year."""

@@ -7,6 +7,32 @@ import tempfile
 from pathlib import Path, PurePath
 
 
+INCOMING = ".incoming-"  # + the writer's pid: a temp file whose writer is gone is debris
+
+
+def sweep(root: Path) -> int:
+    """Remove temp files left by imports that were killed mid-write (their process is gone);
+    a concurrent import's temp files are left alone."""
+    removed = 0
+    for tmp in root.glob(f"*/{INCOMING}*") if root.exists() else ():
+        pid = tmp.name[len(INCOMING):].split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def archive_name(sha256: str, original_name: str) -> str:
     suffix = PurePath(original_name).suffix.lower()
     if not suffix.isascii() or len(suffix) > 8:
@@ -20,7 +46,7 @@ def store(root: Path, sha256: str, original_name: str, data: bytes) -> str:
     target = root / name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{INCOMING}{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

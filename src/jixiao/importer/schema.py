@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 from alembic import command
@@ -14,8 +15,22 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision.  Two importers starting at once may both try
-    to create it: the loser of that race finds the tables there and tries again."""
+    """Bring the schema to the newest revision, one migrator at a time: PostgreSQL by an
+    advisory lock in the migration's transaction; SQLite, whose driver commits DDL statement by
+    statement, by a lock file beside the database — and its migrations create only what is
+    missing, so a migration killed half-way is finished by the next run."""
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        with open(f"{engine.url.database}.migrate-lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                _upgrade(engine)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        _upgrade(engine)
+
+
+def _upgrade(engine: Engine) -> None:
     for attempt in range(3):
         try:
             with engine.begin() as conn:

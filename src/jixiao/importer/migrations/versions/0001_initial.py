@@ -13,7 +13,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    # Only what is missing: on SQLite each CREATE commits by itself, so a run killed half-way
+    # leaves some tables, and the next run must finish the job rather than fail on them.
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+
+    def create_table(name: str, *columns: object) -> None:
+        if name not in existing:
+            op.create_table(name, *columns)
+
+    def create_index(name: str, table: str, cols: list[str]) -> None:
+        if name not in {i["name"] for i in sa.inspect(op.get_bind()).get_indexes(table)}:
+            op.create_index(name, table, cols)
+
+    create_table(
         "submissions",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("sha256", sa.String(64), nullable=False, unique=True),
@@ -34,8 +46,8 @@ def upgrade() -> None:
         sa.Column("is_current", sa.Boolean, nullable=False),
         sa.Column("superseded_by", sa.Integer, sa.ForeignKey("submissions.id")),
     )
-    op.create_index("ix_submissions_unit_year", "submissions", ["unit_name", "year"])
-    op.create_table(
+    create_index("ix_submissions_unit_year", "submissions", ["unit_name", "year"])
+    create_table(
         "receipts",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("source", sa.Text, nullable=False),
@@ -46,14 +58,14 @@ def upgrade() -> None:
         sa.Column("problem", sa.Text),
         sa.UniqueConstraint("source", "sha256", name="uq_receipts_source_sha256"),
     )
-    op.create_table(
+    create_table(
         "inputs",
         sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("field_id", sa.String(100), primary_key=True),
         sa.Column("value_number", sa.Float),
         sa.Column("value_text", sa.Text),
     )
-    op.create_table(
+    create_table(
         "indicator_scores",
         sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("indicator_id", sa.String(100), primary_key=True),
@@ -63,7 +75,7 @@ def upgrade() -> None:
         sa.Column("recomputed_score", sa.Float, nullable=False),
         sa.Column("explanation", sa.Text, nullable=False),
     )
-    op.create_table(
+    create_table(
         "messages",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
@@ -75,7 +87,7 @@ def upgrade() -> None:
         sa.Column("cell", sa.String(20)),
         sa.Column("field", sa.String(100)),
     )
-    op.create_index("ix_messages_submission_id", "messages", ["submission_id"])
+    create_index("ix_messages_submission_id", "messages", ["submission_id"])
 
 
 def downgrade() -> None:
