@@ -33,6 +33,7 @@ from xml.sax.saxutils import escape
 
 import openpyxl
 import pytest
+from openpyxl.utils.cell import get_column_letter
 from click.testing import CliRunner
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # PolyForm Noncommercial: testing
@@ -112,16 +113,9 @@ def colours(acts: list[dict], payload: dict) -> dict[tuple[str, str], str]:
     for a in acts:
         if a["func"] == "setRangeColor":
             assert a["row_count"] == a["column_count"] == 1
-            out[(names[a["sheet_position"]], f"{_letter(a['start_column'] + 1)}{a['start_row'] + 1}")] = a["args"][0]
+            out[(names[a["sheet_position"]], f"{get_column_letter(a['start_column'] + 1)}{a['start_row'] + 1}")] = a["args"][0]
     return out
 
-
-def _letter(n: int) -> str:
-    out = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
 
 
 # --------------------------------------------------------------------------- workbook surgery

@@ -11,6 +11,7 @@ from rich.console import Console
 from jixiao.data import load_data
 from jixiao.engine import score
 from jixiao.framework.loader import load_framework
+from jixiao.numeric import same_cell_value
 from jixiao.report import print_scorecard
 from jixiao.samples import REPORTED_TOTALS, SAMPLES, sample_path
 from jixiao.workbook.generator import build_workbook
@@ -42,7 +43,7 @@ def run_demo(out_dir: Path) -> int:
 
         evaluated = evaluate_file(path)
         differ = [f"{sheet}!{coord}" for sheet, cells in built.cached.items() for coord, v in cells.items()
-                  if not _same(evaluated.get(sheet, {}).get(coord), v)]
+                  if not same_cell_value(evaluated.get(sheet, {}).get(coord), v)]
         failures += bool(differ)
         console.print(f"[bold]3. 核对[/bold] 用 formulas 重算工作簿中 {sum(map(len, built.cached.values()))} 个公式："
                       + ("[green]与 Python 计算全部一致[/green]" if not differ else f"[red]{len(differ)} 处不一致：{differ[:5]}[/red]"))
@@ -71,9 +72,3 @@ def run_demo(out_dir: Path) -> int:
                   f"汇总表 {summary}")
     failures += stats.by_status["accepted_with_warnings"] != len(SAMPLES)
     return 1 if failures else 0
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return f"{float(a):.15g}" == f"{float(b):.15g}"
-    return (a if a is not None else "") == (b if b is not None else "")

@@ -20,6 +20,7 @@ __all__ = [
     "excel_round",
     "excel_roundup",
     "excel_rounddown",
+    "same_cell_value",
 ]
 
 #: Number of significant decimal digits Excel keeps when it looks at a double.
@@ -81,3 +82,12 @@ def excel_rounddown(x: float, digits: int) -> float:
     5.2
     """
     return _round(x, digits, ROUND_DOWN)
+
+
+def same_cell_value(a: object, b: object) -> bool:
+    """Two cell values as a spreadsheet shows them: numbers equal at 15 significant digits
+    (Excel and LibreOffice save no more), an empty cell equal to empty text."""
+    if (isinstance(a, (int, float)) and not isinstance(a, bool)
+            and isinstance(b, (int, float)) and not isinstance(b, bool)):
+        return f"{float(a):.15g}" == f"{float(b):.15g}"
+    return (a if a is not None else "") == (b if b is not None else "")

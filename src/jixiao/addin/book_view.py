@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
 from jixiao.checker.workbook_xml import SHARED, RawCell, parse_ref
 from jixiao.workbook.identity import RESULT_SHEET
 
@@ -120,7 +122,7 @@ def from_grids(grids: Iterable[SheetGrid], names: dict[str, tuple[str, str]], ca
                 formula = text[1:] if isinstance(text, str) and text.startswith("=") and len(text) > 1 else None
                 if value is None and formula is None:
                     continue
-                cells[f"{column_letter(g.column + j)}{g.row + i}"] = RawCell(value, formula, _type(value, formula))
+                cells[f"{get_column_letter(g.column + j)}{g.row + i}"] = RawCell(value, formula, _type(value, formula))
         formulas_known &= g.formulas is not None
         protection_known &= g.protection is not None
         sheets[g.name] = LiveSheet(g.name, g.state, g.protection, cells)
@@ -291,25 +293,10 @@ def _type(value: Any, formula: str | None) -> str:
     return "str" if formula is not None else "s"
 
 
-def column_letter(n: int) -> str:
-    out = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def split_coord(coord: str) -> tuple[int, int]:
     """'I27' → (27, 9)."""
     col = coord.rstrip("0123456789")
-    return int(coord[len(col):]), column_number(col)
+    return int(coord[len(col):]), column_index_from_string(col)
 
 
 def _row(coord: str) -> int:

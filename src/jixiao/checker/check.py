@@ -18,6 +18,7 @@ from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
 from jixiao.checker.workbook_xml import (
     SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
 )
+from jixiao.numeric import same_cell_value
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
@@ -291,7 +292,7 @@ class _Check:
                 intact[cell.id] = False
                 continue
             intact[cell.id] = True
-            if cached and not self.invalid and not _same(raw.value, self.values[cell.id]):
+            if cached and not self.invalid and not same_cell_value(raw.value, self.values[cell.id]):
                 if book.calc_mode == "manual":
                     r.add(ERROR, "stale_result",
                           f"{sheet}!{coord} 的结果未更新（工作簿设为手动计算）：显示 {raw.value!r}，应为 {self.values[cell.id]!r}；"
@@ -426,11 +427,6 @@ def _expected_formulas(fw: Framework, positions: tuple[tuple[str, Position], ...
 def _refs(positions: dict[str, Position]):
     return lambda name: absolute_ref(*positions[name])
 
-
-def _same(workbook: Any, recomputed: Any) -> bool:
-    if isinstance(workbook, (int, float)) and not isinstance(workbook, bool) and isinstance(recomputed, (int, float)):
-        return f"{float(workbook):.15g}" == f"{float(recomputed):.15g}"
-    return (workbook if workbook is not None else "") == (recomputed if recomputed is not None else "")
 
 
 __all__ = ["UNREADABLE", "check_book", "check_file", "check_xlsx"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from jixiao.numeric import same_cell_value
+
 SCHEMA_VERSION = 1
 
 ERROR, WARNING, NOTE = "错误", "警告", "提示"
@@ -40,7 +42,7 @@ class IndicatorCheck:
 
     @property
     def agrees(self) -> bool:
-        return self.workbook_score is not None and f"{self.workbook_score:.15g}" == f"{self.recomputed_score:.15g}"
+        return self.workbook_score is not None and same_cell_value(self.workbook_score, self.recomputed_score)
 
 
 @dataclass
