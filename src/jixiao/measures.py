@@ -24,6 +24,10 @@ class Measure:
     def explain(self, names: "Names") -> Expr:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def readings(self) -> list[str]:
+        """How this measure is computed where the documents are silent, for the 填表说明."""
+        return []
+
 
 class Names:
     """How values are named and shown in explanation texts; knows every field and measure."""
@@ -120,6 +124,11 @@ class Ratio(Measure):
     def _labels(self, op: list[str] | float) -> str:
         return general_text(op) if isinstance(op, float) else "+".join(self._names.label(n) for n in op)
 
+    def readings(self) -> list[str]:
+        pct = lambda v: general_text(v * 100) + "%"  # noqa: E731
+        return [f"{self.label}：{self.note}且{self._labels(self.num)}为0的，按{pct(self.both_zero)}计；"
+                f"{self.note}但{self._labels(self.num)}不为0的，按{pct(self.num_only)}计。"]
+
     def expr(self) -> Expr:
         num, den = self._sum(self.num), self._sum(self.den)
         return round_(if_(den.eq(0), if_(num.eq(0), self.both_zero, self.num_only), num / den), self.decimals)
@@ -149,10 +158,15 @@ class DeclaredOrDifference(Measure):
         self.declared = check_name(names, spec.req("declared"), spec.at("declared"))
         self.minuend = check_name(names, spec.req("minuend"), spec.at("minuend"))
         self.subtrahend = check_name(names, spec.req("subtrahend"), spec.at("subtrahend"))
+        self._names_used = [names.label(n) for n in (self.declared, self.minuend, self.subtrahend)]
 
     # 万元 to 0.01 元: a difference of two amounts carries float noise (1200.7 − 1113.25 =
     # 87.45000000000005) that LibreOffice shows as 87.4500000000001 when joined to text.
     DECIMALS = 6
+
+    def readings(self) -> list[str]:
+        names = self._names_used
+        return [f"{self.label}：填写了“{names[0]}”的按所填金额计；未填写的按|{names[1]}−{names[2]}|计算。"]
 
     def expr(self) -> Expr:
         return round_(call("ABS", if_(call("ISNUMBER", ref(self.declared)), ref(self.declared),

@@ -39,6 +39,11 @@ class Rule:
         """The 扣分情况说明: "" or sentences each ending in 。"""
         raise NotImplementedError  # pragma: no cover
 
+    def readings(self) -> list[str]:
+        """How this rule reads criteria the documents leave open, for the 填表说明 (most kinds
+        need no words beyond the 评分标准)."""
+        return []
+
     # helpers for kinds
     def field(self, fid: str, label: str, type: str, **kw: object) -> Field:
         return Field(id=fid, label=label, type=type, sheet="评分要素", section=self.ctx.indicator_name, **kw)

@@ -57,6 +57,9 @@ class Sum(Rule):
             out = if_(ref(self.veto_id).eq(YES), veto_value, out)
         return out
 
+    def readings(self) -> list[str]:
+        return [text for part in self.parts for text in part.readings()]
+
     def score(self) -> Expr:
         total = self.parts[0].score()
         for part in self.parts[1:]:

@@ -112,6 +112,11 @@ class Limit(_Valued):
         self.limit = spec.req("limit", float)
         self.per_point = positive_points(spec, "per_point")
 
+    def readings(self) -> list[str]:
+        limit = self.ctx.names.threshold(self.value, self.limit)
+        return [f"{self.ctx.names.label(self.value)}不超过{limit}得{self.num(self.points)}分；超过的，每超过1个百分点扣"
+                f"{self.num(self.per_point)}分（按比例计算，不取整），扣完为止。"]
+
     def score(self) -> Expr:
         over = (self.v - self.limit) * 100
         return if_(self.v <= self.limit, self.points, max_(self.points - over * self.per_point, 0))
@@ -150,6 +155,12 @@ class Quarterly(Rule):
         total = self.quarter_points * len(self.progress) + self.annual_points
         if abs(total - points) > 1e-9:
             raise FrameworkError(spec.where, f"季度分与全年分之和 {total:g} 不等于参考分值 {points:g}")
+
+    def readings(self) -> list[str]:
+        n = len(self.progress)
+        return [f"每期得分=MIN(支出进度÷序时进度,1)×{self.num(self.quarter_points)}分，每期分别保留两位小数；"
+                f"全年得分=MIN({n}期“支出进度÷序时进度”（不封顶）的平均数×{self.num(self.annual_points)}分, "
+                f"{self.num(self.annual_points)}分)。"]
 
     def _ratio(self, i: int) -> Expr:
         return ref(self.progress[i]) / self.schedule[i]
