@@ -11,6 +11,7 @@ always sheet-qualified and quoted (``'采购与经费'!$B$5``)."""
 
 from __future__ import annotations
 
+import html
 import io
 import posixpath
 import re
@@ -257,8 +258,9 @@ def _quote_inner(sheet: str) -> str:
 
 
 def _unescape(text: str) -> str:
-    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-            .replace("&apos;", "'").replace("&amp;", "&"))
+    # numeric character references too: other writers (openpyxl over lxml, for one) store
+    # every non-ASCII character as &#NNNNN;
+    return html.unescape(text)
 
 
 _ANY_CELL = re.compile(r"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
