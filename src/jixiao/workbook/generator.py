@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from jixiao import __version__
 from jixiao.engine import Cell, computed_cells, evaluate, measure_text_id, score_id, text_id, check_id, detail_id
 from jixiao.framework.model import Field, Framework, Table
+from jixiao.workbook import print_layout as pl
 from jixiao.workbook import styles as st
 from jixiao.workbook.cached_values import save_with_cached_values
 from jixiao.workbook.identity import (  # noqa: F401  (re-exported for callers of the generator)
@@ -53,6 +54,10 @@ class _State:
     computed: dict[str, Placement] = field(default_factory=dict)
     validations: dict[tuple[str, str], DataValidation] = field(default_factory=dict)
     mirrors: list[tuple[Placement, str]] = field(default_factory=list)
+    # printing: sheet → landscape?, and the row ranges (title..last row) that must share a page
+    landscape: dict[str, bool] = field(default_factory=dict)
+    blocks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    print_cols: dict[str, int] = field(default_factory=dict)  # where a sheet keeps helpers beyond
 
     def ref(self, name: str) -> str:
         place = self.inputs.get(name) or self.computed.get(name)
@@ -144,7 +149,10 @@ def _validate(s: _State, ws: Worksheet, coord: str, f: Field) -> None:
     dv.add(coord)
 
 
-def _finish_sheet(ws: Worksheet, widths: list[float], landscape: bool = True, header_rows: str | None = None) -> None:
+def _finish_sheet(ws: Worksheet, widths: list[float], landscape: bool = True, header_rows: str | None = None,
+                  s: _State | None = None) -> None:
+    if s is not None:
+        s.landscape[ws.title] = landscape
     for i, w in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = w
     ws.protection.sheet = True  # no password: it prevents accidents, not determined edits
@@ -152,10 +160,8 @@ def _finish_sheet(ws: Worksheet, widths: list[float], landscape: bool = True, he
     ws.protection.formatRows = False
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
+    pl.set_margins(ws)
     if header_rows:
         ws.print_title_rows = header_rows
 
@@ -186,9 +192,8 @@ def _guide(s: _State, wb: Workbook) -> None:
     for head, body in lines:
         _cell(ws, row, 1, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
         _cell(ws, row, 2, body, align=st.WRAP)
-        ws.row_dimensions[row].height = 15 * (1 + len(body) // 60)
         row += 1
-    _finish_sheet(ws, [14, 100], landscape=False)
+    _finish_sheet(ws, [14, 100], landscape=False, s=s)
 
 
 def _form_sheet(s: _State, wb: Workbook, sheet, data: Mapping[str, Any]) -> None:
@@ -196,9 +201,11 @@ def _form_sheet(s: _State, wb: Workbook, sheet, data: Mapping[str, Any]) -> None
     width = max([len(t.columns) + 1 for t in sheet.tables if t.is_grid] + [4])
     row = _title(ws, sheet.name, width, "黄色单元格为填写项，绿色单元格自动计算。金额单位见各表标题。")
     for table in sheet.tables:
+        first = row
         row = _grid(s, ws, table, row, data) if table.is_grid else _list(s, ws, table, row, data)
+        s.blocks.setdefault(ws.title, []).append((first, row - 1))
         row += 1
-    _finish_sheet(ws, [34] + [18] * (width - 1))
+    _finish_sheet(ws, [34] + [18] * (width - 1), s=s)
 
 
 def _table_title(ws: Worksheet, table: Table, row: int, width: int) -> int:
@@ -226,7 +233,6 @@ def _grid(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, A
     _cell(ws, row, 1, "项目", font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
     for col, c in enumerate(table.columns, 2):
         _cell(ws, row, col, c.label, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
-    ws.row_dimensions[row].height = 30
     row += 1
     for r in table.rows:
         _cell(ws, row, 1, r.label)
@@ -251,15 +257,16 @@ def _judgement_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
         _cell(ws, row, 1, f"{ind.level1} › {ind.level2} › {ind.name}（参考分值{ind.points:g}分）",
               font=st.HEADER_FONT, fill=st.SECTION_FILL)
+        first = row
         row += 1
         for f in ind.inputs:
             _cell(ws, row, 1, f.label)
             _input(s, ws, row, 2, f, data.get(f.id))
             _cell(ws, row, 3, f.unit or ("分" if f.type == "score" else ""), align=st.CENTER)
             _cell(ws, row, 4, f.allowed(), font=st.NOTE_FONT)
-            ws.row_dimensions[row].height = 30 if len(f.label) > 30 else 18
             row += 1
-    _finish_sheet(ws, [60, 26, 8, 40], landscape=False)
+        s.blocks.setdefault(ws.title, []).append((first, row - 1))
+    _finish_sheet(ws, [60, 26, 8, 40], landscape=False, s=s)
 
 
 def _measure_sheet(s: _State, wb: Workbook) -> None:
@@ -284,7 +291,7 @@ def _measure_sheet(s: _State, wb: Workbook) -> None:
             _computed(s, ws, row, 3, f"level2.{l2.name}", fmt="0.00")
             _cell(ws, row, 4, l2.points, align=st.CENTER, fmt="0.##")
             row += 1
-    _finish_sheet(ws, [24, 26, 14, 80])
+    _finish_sheet(ws, [24, 26, 14, 80], s=s)
 
 
 def _score_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
@@ -329,7 +336,6 @@ def _score_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
                 _computed(s, ws, row, 10, text_id(ind.id), align=st.WRAP_TOP)
                 note = fw.fields[f"{ind.id}_note"]
                 _input(s, ws, row, 11, note, data.get(note.id))
-                ws.row_dimensions[row].height = max(45, 13.5 * (1 + len(ind.criteria) // 38))
                 row += 1
             for col in (3, 4):
                 if row - 1 > l2_start:
@@ -346,7 +352,7 @@ def _score_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
             _cell(ws, row, c, label if c == 1 else None, font=st.HEADER_FONT, align=st.CENTER)
         _computed(s, ws, row, 9, cid, fmt=fmt)
         row += 1
-    _finish_sheet(ws, [9, 6, 9, 6, 14, 6, 34, 50, 8, 36, 30], header_rows=header_rows)
+    _finish_sheet(ws, [9, 6, 9, 6, 14, 6, 34, 50, 8, 36, 30], header_rows=header_rows, s=s)
     ws.freeze_panes = ws.cell(row=int(header_rows.split(":")[1]) + 1, column=1)
 
 
@@ -370,8 +376,8 @@ def _check_sheet(s: _State, wb: Workbook) -> None:
     # the two counts the summary is made of live beside it, out of the print area
     for i, key in enumerate(("checks.errors", "checks.warnings")):
         _computed(s, ws, 3, 7 + i, key, fmt="0")
-    _finish_sheet(ws, [6, 8, 50, 10, 60, 2, 6, 6], header_rows=header)
-    ws.print_area = f"A1:E{row - 1}"
+    _finish_sheet(ws, [6, 8, 50, 10, 60, 2, 6, 6], header_rows=header, s=s)
+    s.print_cols[ws.title] = 5
 
 
 def _meta_sheet(s: _State, wb: Workbook, cached: Mapping[str, Any]) -> None:
@@ -405,6 +411,26 @@ def _meta_sheet(s: _State, wb: Workbook, cached: Mapping[str, Any]) -> None:
         for col, v in enumerate(("computed", cid, p.absolute, names[cid]), 1):
             ws.cell(row=r, column=col, value=v)
     ws.protection.sheet = True
+
+
+def _print_setup(s: _State, wb: Workbook, cached: Mapping[str, Mapping[str, Any]], data: Mapping[str, Any]) -> None:
+    """Last, when every cell's text is known: heights, zoom, page breaks, header and footer."""
+    unit, year = data.get("unit_name"), data.get("year")
+    left = "".join(str(p) for p in (unit or "", f"  {year:g}年度" if isinstance(year, (int, float)) else ""))
+    left = left.strip() or s.fw.title
+    for title, landscape in s.landscape.items():
+        ws = wb[title]
+        pl.fit_row_heights(ws, cached.get(title, {}))
+        ncols = s.print_cols.get(title, ws.max_column)
+        ws.print_area = f"A1:{get_column_letter(ncols)}{ws.max_row}"
+        scale = pl.print_scale(ws, ncols, landscape)
+        # fit to width (the applications measure column widths differently); the zoom it comes
+        # to is estimated to place the page breaks
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        pl.keep_blocks_together(ws, s.blocks.get(title, []), landscape, scale)
+        # &A is the sheet name; the unit is known only when jixiao fills the workbook
+        pl.set_header_footer(ws, left.replace("&", "&&"), "&A")
 
 
 # --------------------------------------------------------------------------- public API
@@ -454,6 +480,7 @@ def build_workbook(framework: Framework, data: Mapping[str, Any] | None = None) 
     for name in ("total", "grade"):
         wb.defined_names[name] = DefinedName(name, attr_text=s.computed[name].absolute)
     _meta_sheet(s, wb, cached)
+    _print_setup(s, wb, cached, data)
     wb.active = wb.sheetnames.index(SCORE_SHEET if data else framework.form.sheets[0].name)
     wb.calculation.fullCalcOnLoad = True
     return BuiltWorkbook(wb, cached, s.inputs, s.computed, values)
