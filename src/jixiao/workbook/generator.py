@@ -225,6 +225,12 @@ def _list(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, A
         _cell(ws, row, 3, f.unit, align=st.CENTER)
         _cell(ws, row, 4, f.allowed(), font=st.NOTE_FONT)
         row += 1
+    for cf in table.computed:
+        _cell(ws, row, 1, cf.label)
+        _computed(s, ws, row, 2, cf.id, fmt=st.NUMBER_FORMATS["amount"])
+        _cell(ws, row, 3, cf.unit, align=st.CENTER)
+        _cell(ws, row, 4, "自动计算", font=st.NOTE_FONT)
+        row += 1
     return row
 
 
@@ -345,12 +351,15 @@ def _score_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
                 ws.merge_cells(start_row=l1_start, start_column=col, end_row=row - 1, end_column=col)
     summary = [("总得分", "total", "0.00"), ("评价等级", "grade", None)]
     summary += [(f"其中：{l1.name}（{l1.points:g}分）", f"level1.{l1.name}", "0.00") for l1 in fw.level1]
-    summary += [("审核结果", "checks.summary", None)]
+    summary += [("审核结果", "checks.status", None)]
     for label, cid, fmt in summary:
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
         for c in range(1, 9):
             _cell(ws, row, c, label if c == 1 else None, font=st.HEADER_FONT, align=st.CENTER)
         _computed(s, ws, row, 9, cid, fmt=fmt)
+        if cid == "checks.status":  # a sentence: it takes the two columns beside the score
+            ws.merge_cells(start_row=row, start_column=9, end_row=row, end_column=11)
+            st.colour_text(ws, f"I{row}")
         row += 1
     _finish_sheet(ws, [9, 6, 9, 6, 14, 6, 34, 50, 8, 36, 30], header_rows=header_rows, s=s)
     ws.freeze_panes = ws.cell(row=int(header_rows.split(":")[1]) + 1, column=1)
@@ -359,13 +368,19 @@ def _score_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
 def _check_sheet(s: _State, wb: Workbook) -> None:
     ws = wb.create_sheet(CHECK_SHEET)
     row = _title(ws, "审核", 5, "“错误”须修正后方可报送；“警告”须在评分表中说明原因。审核结果随填随算。")
-    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
-    _cell(ws, row, 1, "审核汇总", font=st.HEADER_FONT, align=st.CENTER)
-    _mirror(s, ws, row, 4, "checks.summary")
+    _computed(s, ws, row, 1, "checks.status")
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+    status = ws.cell(row=row, column=1)
+    status.font = st.STATUS_FONT
+    for c in range(2, 6):
+        ws.cell(row=row, column=c).border = st.BORDER
+    counts = [f"${get_column_letter(7 + i)}${row}" for i in range(2)]
+    st.colour_status(ws, status.coordinate, errors=counts[0], warnings=counts[1])
     row += 2
     _header_row(ws, row, ("序号", "级别", "审核内容", "审核结果", "说明"))
     header = f"{row}:{row}"
     row += 1
+    first = row
     for n, check in enumerate(s.fw.checks, 1):
         _cell(ws, row, 1, n, align=st.CENTER)
         _cell(ws, row, 2, check.level, align=st.CENTER)
@@ -373,10 +388,11 @@ def _check_sheet(s: _State, wb: Workbook) -> None:
         _computed(s, ws, row, 4, check_id(check.id))
         _computed(s, ws, row, 5, detail_id(check.id), align=st.WRAP)
         row += 1
+    st.colour_levels(ws, f"D{first}:D{row - 1}")
     # the two counts the summary is made of live beside it, out of the print area
-    for i, key in enumerate(("checks.errors", "checks.warnings")):
+    for i, key in enumerate(("checks.errors", "checks.warnings", "checks.summary")):
         _computed(s, ws, 3, 7 + i, key, fmt="0")
-    _finish_sheet(ws, [6, 8, 50, 10, 60, 2, 6, 6], header_rows=header, s=s)
+    _finish_sheet(ws, [6, 8, 50, 10, 60, 2, 6, 6, 16], header_rows=header, s=s)
     s.print_cols[ws.title] = 5
 
 
