@@ -172,28 +172,68 @@ def _guide(s: _State, wb: Workbook) -> None:
     ws = wb.active
     ws.title = GUIDE_SHEET
     fw = s.fw
-    lines = [
-        ("本工作簿", f"{fw.title}（版本 {fw.version}）部门整体支出绩效自评表。"),
-        ("怎样填写", "只需填写黄色单元格；绿色单元格为自动计算，已锁定。工作表保护未设密码，仅防误改。"),
-        ("填写顺序", "基本信息 → 预算与执行 → 采购与经费 → 资产与人员 → 评分要素；评分表、审核随填随算。"),
-        ("金额单位", "所有金额均以“万元”填写，保留两位小数；以“元”计的数据（如“三公”经费、固定资产）请除以10000。"),
-        # the readings below come from the framework itself, so another framework file gets its own
-        ("比率", f"各项比率统一四舍五入到小数点后{fw.ratio_decimals}位（ROUND(比率,{fw.ratio_decimals})）后再比较档次、"
-                 "计算得分，避免计算机浮点误差使恰好等于档次界限的比率落入错误档次。"),
-        ("得分", f"每个三级指标得分四舍五入保留{fw.score_decimals}位小数（与 Excel ROUND 相同，逢五进一），"
-                 "总得分为各三级指标得分之和。"),
-        ("计算项", "比率的分母为0等情况按下列约定计算，并在“扣分情况说明”中注明：\n"
-                  + "\n".join(text for m in fw.measures for text in m.readings())),
+    form_sheets = [sheet.name for sheet in fw.form.sheets]
+    warnings = [c for c in fw.checks if c.level == "警告"]
+    # (heading, text) rows; a heading alone is a section title
+    steps = [(f"第{i}步", f"填写“{name}”表" + ("（表1-1至表1-5）" if "预算" in name else "") + "。")
+             for i, name in enumerate(form_sheets, 1)]
+    n = len(steps)
+    steps += [
+        (f"第{n + 1}步", f"填写“{JUDGEMENT_SHEET}”表：对照每个三级指标的评分标准，逐项选择“是/否”、选择档次或填写数量、得分。"),
+        (f"第{n + 2}步", f"查看“{SCORE_SHEET}”：得分和“扣分情况说明”自动生成；有扣分或有警告的指标，在最后一列"
+                         "“扣分原因及整改情况说明”中写明原因和整改措施。"),
+        (f"第{n + 3}步", f"查看“{CHECK_SHEET}”表第一行的审核结论，按下文“审核”一节处理全部错误和警告。"),
+        (f"第{n + 4}步", "保存并报送（见下文“报送”一节）。"),
+    ]
+    lines: list[tuple[str, str]] = [
+        ("这份工作簿", ""),
+        ("用途", f"{fw.title}部门整体支出绩效自评表。填入本单位的决算数据和自评判断后，评分表随填随算出各项得分、"
+                 "总得分和评价等级，审核表随填随查数据是否前后一致。"),
+        ("颜色", "黄色格子：由单位填写。绿色格子：自动计算，已锁定，不能也不必修改。"
+                 "工作表保护没有密码，只为防止误改；请不要撤销保护去改绿色格子里的公式。"),
+        ("填写顺序", ""),
+        *steps,
+        ("怎样填写", ""),
+        ("金额", "所有金额均以“万元”为单位，保留两位小数。以“元”为单位的数据请除以10000，"
+                 "例如“三公”经费12,311元填1.2311，固定资产2,132,611.2元填213.26112。"),
+        ("人数、数量", "填写整数。表1-6“土地”“房屋”两行的数量栏填面积（平方米）。"),
+        ("是/否、档次", "点击格子，从下拉列表中选择；不要自行输入其他文字。"),
+        ("没有的数据", "报告中为“—”或本单位没有的项目，格子留空，不要填“—”“无”等文字。"
+                       "留空的金额、人数按0计算；留空的评分要素（是/否、档次）不得分。"
+                       "标有“（必填）”的项目以及各表合计行必须填写，留空会在审核表中列为错误。"),
+        ("合计", "表1-1至表1-6的合计行照决算报表填写，审核表会逐项核对合计与各分项之和；"
+                 "不一致时请检查是哪一项填错。"),
+        ("计分规则", "得分按评分表中的“评分标准”计算。各项比率先四舍五入到小数点后"
+                     f"{fw.ratio_decimals}位再比较档次；每个三级指标得分保留{fw.score_decimals}位小数，"
+                     "总得分为各三级指标得分之和。评分标准没有写明的情形按以下约定计分，并在“扣分情况说明”中注明："),
         *((ind.name, text) for ind in fw.indicators for text in ind.rule.readings()),
-        ("审核", "“审核”工作表列出全部校验：“错误”须修正后方可报送；“警告”须在评分表“扣分原因及整改情况说明”中说明。"),
-        ("报送前", "可运行 jixiao check 文件名.xlsx 复核：它重新计算全部得分并与本表公式结果比对。"),
+        *(("计算约定", text) for m in fw.measures for text in m.readings()),
+        ("审核", ""),
+        ("审核结论", f"“{CHECK_SHEET}”表第一行是审核结论，例如“错误 0 项，警告 2 项：可以报送”。"
+                     "红色表示有错误，黄色表示只有警告，绿色表示全部通过。"),
+        ("错误（红色）", "数据相互矛盾或必填项未填，必须改正后才能报送。按“审核内容”和“说明”栏找到填错的格子改正，"
+                       "审核结果会立即更新。"),
+        ("警告（黄色）", "数据可能有误，也可能有合理原因。先核对数字；确实无误的，不必修改，"
+                       f"但须在“{SCORE_SHEET}”相关指标的“扣分原因及整改情况说明”中写明原因。本表的警告有："),
+        *(("警告", f"{c.message}：核对两处数字；确有差异的，写明差异的原因。") for c in warnings),
+        ("报送", ""),
+        ("保存", "以 Excel 工作簿（.xlsx）格式保存，不要另存为 .xls、.et 或 .ods；不要删除、重命名工作表，"
+                 "不要插入或删除行列。"),
+        ("文件名", "“单位名称＋年度＋部门整体支出绩效自评表.xlsx”，例如“深圳市某某中心2021年度部门整体支出绩效自评表.xlsx”。"),
+        ("发送", "审核结论为“可以报送”后，按财政部门通知的方式（电子邮件附件等）发送本文件，不要压缩加密。"
+                 f"打印盖章的“{SCORE_SHEET}”为A4横向，每页有页码；打印前请在“{CHECK_SHEET}”表确认没有错误。"),
     ]
     row = _title(ws, "填表说明", 2)
     for head, body in lines:
-        _cell(ws, row, 1, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
-        _cell(ws, row, 2, body, align=st.WRAP)
+        if not body:
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+            _cell(ws, row, 1, head, font=st.HEADER_FONT, fill=st.SECTION_FILL)
+            _cell(ws, row, 2, None, fill=st.SECTION_FILL)
+        else:
+            _cell(ws, row, 1, head, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+            _cell(ws, row, 2, body, align=st.WRAP)
         row += 1
-    _finish_sheet(ws, [14, 100], landscape=False, s=s)
+    _finish_sheet(ws, [14, 90], landscape=False, s=s)
 
 
 def _form_sheet(s: _State, wb: Workbook, sheet, data: Mapping[str, Any]) -> None:
@@ -205,7 +245,7 @@ def _form_sheet(s: _State, wb: Workbook, sheet, data: Mapping[str, Any]) -> None
         row = _grid(s, ws, table, row, data) if table.is_grid else _list(s, ws, table, row, data)
         s.blocks.setdefault(ws.title, []).append((first, row - 1))
         row += 1
-    _finish_sheet(ws, [34] + [18] * (width - 1), s=s)
+    _finish_sheet(ws, [34] + [18] * (width - 1), landscape=False, s=s)  # narrow tables: portrait saves pages
 
 
 def _table_title(ws: Worksheet, table: Table, row: int, width: int) -> int:
@@ -319,7 +359,7 @@ def _score_sheet(s: _State, wb: Workbook, data: Mapping[str, Any]) -> None:
         for j, sub in enumerate((level, None)):
             _cell(ws, row + 1, 2 * i + 1 + j, sub, font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
         _cell(ws, row + 2, 2 * i + 1, "名称", font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
-        _cell(ws, row + 2, 2 * i + 2, "参考分值", font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
+        _cell(ws, row + 2, 2 * i + 2, "参考\n分值", font=st.HEADER_FONT, fill=st.HEADER_FILL, align=st.CENTER)
     for c in range(7, 12):
         for r in (row + 1, row + 2):
             _cell(ws, r, c, None, font=st.HEADER_FONT, fill=st.HEADER_FILL)

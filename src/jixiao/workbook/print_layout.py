@@ -75,7 +75,8 @@ def fit_row_heights(ws: Worksheet, shown: Mapping[str, Any] | None = None, minim
             value = shown.get(cell.coordinate, cell.value)
             if value is None or (isinstance(value, str) and value.startswith("=")):
                 continue
-            text = value if isinstance(value, str) else f"{value}"
+            # numbers print in their short number format (#,##0.00 or 0.00%), never as 17 digits
+            text = value if isinstance(value, str) else f"{value:,.2f}" if isinstance(value, (int, float)) else f"{value}"
             width, nrows = spans.get(cell.coordinate, (column_width(ws, cell.column), 1))
             size = float(cell.font.sz or 10) if cell.font is not None else 10.0
             if cell.alignment is not None and cell.alignment.wrap_text:

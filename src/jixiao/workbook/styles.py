@@ -63,9 +63,10 @@ def colour_status(ws, cell: str, errors: str, warnings: str) -> None:
 
 
 def colour_text(ws, cell: str) -> None:
-    """The same colours for a copy of the status line elsewhere (it starts “错误 0 项”)."""
+    """The same colours for a copy of the status line elsewhere, read from its words."""
     plain = cell.replace("$", "")
-    ws.conditional_formatting.add(cell, FormulaRule(formula=[f'LEFT({plain},6)<>"错误 0 项"'], fill=ERROR_FILL,
+    ws.conditional_formatting.add(cell, FormulaRule(formula=[f'COUNTIF({plain},"错误 0 项*")=0'], fill=ERROR_FILL,
                                                     font=ERROR_FONT, stopIfTrue=True))
-    ws.conditional_formatting.add(cell, FormulaRule(formula=[f'ISERROR(FIND("警告 0 项",{plain}))'],
+    ws.conditional_formatting.add(cell, FormulaRule(formula=[f'COUNTIF({plain},"*警告 0 项*")=0'],
                                                     fill=WARNING_FILL, font=WARNING_FONT, stopIfTrue=True))
+    ws.conditional_formatting.add(cell, FormulaRule(formula=[f'COUNTIF({plain},"*警告 0 项*")=1'], fill=PASSED_FILL))
