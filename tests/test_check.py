@@ -243,7 +243,7 @@ def test_inserted_row_is_read_by_name(good, good_result, check):
     assert result.inputs == good_result.inputs
     assert codes(result, NOTE) == ["cells_moved"]
     m = one(result, "cells_moved")
-    assert m.level == NOTE and "7 个单元格的位置与模板不同" in m.text and "已按名称读取" in m.text
+    assert m.level == NOTE and "8 个单元格的位置与模板不同" in m.text and "已按名称读取" in m.text
 
 
 def test_renamed_sheet_is_read_by_name_and_reported(good, good_result, check):
