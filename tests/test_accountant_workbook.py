@@ -237,3 +237,17 @@ def test_cached_formula_text_sizes_its_row(fw):
     ws = built.workbook[SCORE_SHEET]
     place = built.inputs["budget_execution_note"]
     assert ws.row_dimensions[place.row].height >= pl.wrapped_lines("整改" * 200, 30) * pl.line_height(10)
+
+
+def test_every_typed_total_is_cross_checked_against_its_parts(fw):
+    """Totals of 表1-1 to 1-4 and 1-6 are typed from the 决算 statements: 审核 sums the parts."""
+    from jixiao.checks import SumEquals
+    checked = {c.total for c in fw.checks if isinstance(c, SumEquals)}
+    totals = 0
+    for sheet in fw.form.sheets:
+        for table in sheet.tables:
+            for row in (r for r in table.rows if r.id.endswith("_total")):
+                for col in (c for c in table.columns if not c.computed and c.id != "qty"):
+                    assert f"{row.id}_{col.id}" in checked, f"{table.title} {row.label} {col.label}"
+                    totals += 1
+    assert totals >= 10
