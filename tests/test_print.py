@@ -152,3 +152,46 @@ def test_committed_page_pictures_match_the_samples(printed):
             assert len(pictures) == len(printed[name][1]), "docs/pages is stale: python -m jixiao.docs_pages"
         for p in pictures:
             assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size < 250_000, p.name
+
+
+def _stacked_tables(path: Path, breaks: bool) -> None:
+    """Three 12-row tables (about 530 pt each) on one portrait A4 sheet (about 730 pt a page)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+
+    from jixiao.workbook import print_layout as pl
+    wb = Workbook()
+    ws = wb.active
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 30, 20
+    blocks, row = [], 1
+    for t in range(1, 4):
+        first = row
+        ws.cell(row=row, column=1, value=f"表{t} 标题")
+        for r in range(1, 13):
+            ws.cell(row=row + r, column=1, value=f"表{t}第{r}行").alignment = Alignment(wrap_text=True)
+            ws.cell(row=row + r, column=2, value="说明" * (r % 4 * 6)).alignment = Alignment(wrap_text=True)
+        blocks.append((first, row + 12))
+        row += 14
+    pl.fit_row_heights(ws)
+    ws.page_setup.paperSize, ws.page_setup.orientation = ws.PAPERSIZE_A4, "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    pl.set_margins(ws)
+    if breaks:
+        assert pl.keep_blocks_together(ws, blocks, landscape=False, scale=pl.print_scale(ws, 2, False))
+    wb.save(path)
+
+
+def test_page_breaks_keep_each_table_on_one_page(soffice, pdftotext, tmp_path):
+    books = {b: tmp_path / f"{'with' if b else 'without'}.xlsx" for b in (True, False)}
+    for b, path in books.items():
+        _stacked_tables(path, b)
+    pdfs = to_pdf(list(books.values()), tmp_path / "pdf", soffice=soffice)
+
+    def split_tables(path: Path) -> list[int]:
+        pages = _pages(pdftotext, pdfs[path], "-layout")
+        return [t for t in range(1, 4)
+                if not any(_in_order(p, [f"表{t} 标题", *(f"表{t}第{r}行" for r in range(1, 13))]) for p in pages)]
+
+    assert split_tables(books[False]), "the case must split a table without the breaks, or it tests nothing"
+    assert split_tables(books[True]) == []
