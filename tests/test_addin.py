@@ -456,7 +456,8 @@ def test_recompute_marks_a_differing_score(name, shown, payloads, pos):
 def test_recompute_waits_for_invalid_inputs_to_be_corrected(payloads, pos):
     outcome, acts = run(actions.recompute, payloads["invalid_text"])
     assert funcs(acts) == ["alert"]
-    assert acts[0]["args"][0].startswith("重算核对未进行：1 项填报无效（如 资产与人员!B16）")
+    sheet, cell = pos(COUNT)
+    assert acts[0]["args"][0].startswith(f"重算核对未进行：1 项填报无效（如 {sheet}!{cell}）")
 
 
 def test_recompute_without_a_template(payloads):

@@ -143,6 +143,9 @@ def test_print_setup_is_a4_landscape_fit_to_width_with_repeated_headers(template
     for sheet in wb:
         if sheet.sheet_state == "visible":
             assert int(sheet.page_setup.paperSize) == 9, sheet.title
+            assert sheet.print_area, sheet.title
+            assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1, sheet.title
+            assert "第 &P 页 共 &N 页" in sheet.oddFooter.center.text, sheet.title
 
 
 def test_metadata_sheet_identifies_template_framework_and_fields(fw, template):

@@ -69,8 +69,11 @@ def _cells(framework: Framework) -> tuple[Cell, ...]:
         for table in sheet.tables:
             for col in (c for c in table.columns if c.computed):
                 for row in table.rows:
-                    num, den = (ref(f"{row.id}_{c}") for c in col.computed)
+                    num = ref(f"{row.id}_{col.computed[0]}")
+                    den = ref(f"{col.den_row or row.id}_{col.computed[1]}")
                     cells.append(Cell(f"{row.id}_{col.id}", if_(den.eq(0), "", num / den), "table"))
+            for cf in table.computed:
+                cells.append(Cell(cf.id, round_(ref(cf.minus[0]) - ref(cf.minus[1]), 2), "table"))
     for ind in fw.indicators:
         cells.append(Cell(score_id(ind.id), round_(clip(ind.rule.score(), 0, ind.points), fw.score_decimals), "score"))
         cells.append(Cell(text_id(ind.id), ind.rule.explain(), "text"))
@@ -95,6 +98,11 @@ def _cells(framework: Framework) -> tuple[Cell, ...]:
         cells.append(Cell(f"checks.{key}", count, "count"))
     cells.append(Cell("checks.summary", concat("错误", ref("checks.errors"), "项，警告", ref("checks.warnings"), "项"),
                       "count"))
+    # the line an accountant reads before sending the file
+    verdict = choose([(ref("checks.errors") > 0, "须修正全部错误后方可报送"),
+                      (ref("checks.warnings") > 0, "可以报送（请在评分表中逐项写明警告的原因）")], "可以报送")
+    cells.append(Cell("checks.status", concat("错误 ", ref("checks.errors"), " 项，警告 ", ref("checks.warnings"), " 项：",
+                                              verdict), "count"))
     return tuple(cells)
 
 

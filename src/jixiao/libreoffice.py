@@ -22,7 +22,7 @@ from pathlib import Path
 
 import openpyxl
 
-__all__ = ["RecalcError", "find_soffice", "recalculate", "recalculated_values"]
+__all__ = ["RecalcError", "find_soffice", "recalculate", "recalculated_values", "to_pdf"]
 
 _FALLBACK_PATHS = (
     "/usr/bin/soffice",
@@ -31,6 +31,7 @@ _FALLBACK_PATHS = (
 )
 
 _FILTER = "xlsx:Calc MS Excel 2007 XML"
+_PDF_FILTER = "pdf:calc_pdf_Export"
 
 # 0 = "always recalculate" for xlsx (OOXML) and ods (ODF) files on load.
 _REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
@@ -61,6 +62,12 @@ def find_soffice() -> str | None:
     return None
 
 
+def to_pdf(paths: list[Path], out_dir: Path, *, timeout: float = 300, soffice: str | None = None) -> dict[Path, Path]:
+    """Print every workbook to PDF as LibreOffice prints it (recalculated first, every
+    visible sheet, its print areas, page breaks, headers and footers).  ``{input: pdf}``."""
+    return recalculate(paths, out_dir, timeout=timeout, soffice=soffice, _filter=_PDF_FILTER)
+
+
 def recalculate(
     paths: list[Path],
     out_dir: Path,
@@ -68,6 +75,7 @@ def recalculate(
     batch_size: int = 50,
     timeout: float = 300,
     soffice: str | None = None,
+    _filter: str = _FILTER,
 ) -> dict[Path, Path]:
     """Recalculate every workbook in ``paths`` and save the results in ``out_dir``.
 
@@ -95,7 +103,8 @@ def recalculate(
         raise RecalcError(f"input workbook(s) not found: {', '.join(absent)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    targets = _output_paths(inputs, out_dir)
+    suffix = "." + _filter.split(":")[0]
+    targets = _output_paths(inputs, out_dir, suffix)
 
     result: dict[Path, Path] = {}
     with tempfile.TemporaryDirectory(prefix="jixiao-lo-") as tmp_name:
@@ -112,8 +121,8 @@ def recalculate(
             copies = [in_dir / f"{i:04d}{src.suffix.lower()}" for i, src in enumerate(batch)]
             for src, copy in zip(batch, copies):
                 shutil.copyfile(src, copy)
-            log = _run_soffice(exe, profile, conv_dir, copies, timeout)
-            converted = [conv_dir / f"{copy.stem}.xlsx" for copy in copies]
+            log = _run_soffice(exe, profile, conv_dir, copies, timeout, _filter)
+            converted = [conv_dir / f"{copy.stem}{suffix}" for copy in copies]
             lost = [str(src) for src, out in zip(batch, converted) if not _nonempty(out)]
             if lost:
                 raise RecalcError(
@@ -151,7 +160,7 @@ def recalculated_values(
             wb.close()
 
 
-def _output_paths(inputs: list[Path], out_dir: Path) -> dict[Path, Path]:
+def _output_paths(inputs: list[Path], out_dir: Path, suffix: str = ".xlsx") -> dict[Path, Path]:
     """Give every input a distinct output name (compared case-insensitively,
     for Windows/macOS file systems): first ``stem``, then ``stem_2``..."""
     used: set[str] = set()
@@ -162,7 +171,7 @@ def _output_paths(inputs: list[Path], out_dir: Path) -> dict[Path, Path]:
             n += 1
             name = f"{src.stem}_{n}"
         used.add(name.casefold())
-        targets[src] = out_dir / f"{name}.xlsx"
+        targets[src] = out_dir / f"{name}{suffix}"
     return targets
 
 
@@ -170,7 +179,8 @@ def _nonempty(path: Path) -> bool:
     return path.is_file() and path.stat().st_size > 0
 
 
-def _run_soffice(exe: str, profile: Path, out_dir: Path, files: list[Path], timeout: float) -> str:
+def _run_soffice(exe: str, profile: Path, out_dir: Path, files: list[Path], timeout: float,
+                 filter_: str = _FILTER) -> str:
     """Run one conversion; returns soffice's output for error messages."""
     cmd = [
         exe,
@@ -178,7 +188,7 @@ def _run_soffice(exe: str, profile: Path, out_dir: Path, files: list[Path], time
         "--headless",
         "--norestore",
         "--convert-to",
-        _FILTER,
+        filter_,
         "--outdir",
         str(out_dir),
         *map(str, files),

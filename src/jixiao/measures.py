@@ -125,7 +125,8 @@ class Ratio(Measure):
         return general_text(op) if isinstance(op, float) else "+".join(self._names.label(n) for n in op)
 
     def readings(self) -> list[str]:
-        pct = lambda v: general_text(v * 100) + "%"  # noqa: E731
+        # a stand-in above 100% (999) only means "over every limit": say that, not 99900%
+        pct = lambda v: "超过100%（按超出标准计分）" if v > 1 else general_text(v * 100) + "%"  # noqa: E731
         return [f"{self.label}：{self.note}且{self._labels(self.num)}为0的，按{pct(self.both_zero)}计；"
                 f"{self.note}但{self._labels(self.num)}不为0的，按{pct(self.num_only)}计。"]
 

@@ -15,7 +15,7 @@ import yaml
 
 from jixiao.checks import build_check, required_checks
 from jixiao.framework.model import (
-    FIELD_TYPES, Column, Field, Form, Framework, Grade, Indicator, Level1, Level2, Row, Sheet, Table,
+    FIELD_TYPES, Column, ComputedField, Field, Form, Framework, Grade, Indicator, Level1, Level2, Row, Sheet, Table,
 )
 from jixiao.framework.spec import FrameworkError, Spec
 from jixiao.measures import Names, build_measure
@@ -198,18 +198,22 @@ def _load_form(spec: Spec) -> tuple[Form, dict[str, Field]]:
             table = Table(title=t.req("title"), unit=t.opt("unit", str, ""))
             if t.has("fields"):
                 for f in t.subs("fields"):
+                    if f.has("computed"):
+                        table.computed.append(_computed_field(f, table.unit))
+                        continue
                     field = _field(f, name, table.title, table.unit)
                     _add(fields, field, f.where)
                     table.fields.append(field)
             else:
                 for c in t.subs("columns"):
-                    computed = None
+                    computed, den_row = None, None
                     if c.has("computed"):
                         comp = c.sub("computed")
                         computed = (comp.req("num"), comp.req("den"))
+                        den_row = comp.opt("den_row", str, None)
                         comp.done()
                     table.columns.append(Column(c.req("id"), c.req("label"), c.opt("type", str, "amount"), computed,
-                                                c.opt("optional", bool, False)))
+                                                optional=c.opt("optional", bool, False), den_row=den_row))
                     c.done()
                 input_cols = {c.id for c in table.columns if not c.computed}
                 for c in table.columns:
@@ -231,8 +235,30 @@ def _load_form(spec: Spec) -> tuple[Form, dict[str, Field]]:
             tables.append(table)
         s.done()
         sheets.append(Sheet(name, tables))
+    for sheet in sheets:
+        for table in sheet.tables:
+            for c in table.columns:
+                if c.den_row and c.den_row not in {r.id for r in table.rows}:
+                    raise FrameworkError(f"{spec.where} {table.title}", f"计算列“{c.label}”的 den_row “{c.den_row}” 不是本表的行")
+            for cf in table.computed:
+                missing = [n for n in cf.minus if n not in fields]
+                if missing:
+                    raise FrameworkError(f"{spec.where} {table.title}", f"计算项“{cf.label}”引用了不存在的字段 {'、'.join(missing)}")
+                if cf.id in fields:
+                    raise FrameworkError(f"{spec.where} {table.title}", f"计算项 id “{cf.id}” 与字段重复")
     form = Form(spec.req("id"), spec.req("title"), sheets)
     return form, fields
+
+
+def _computed_field(spec: Spec, unit: str) -> ComputedField:
+    comp = spec.sub("computed")
+    minus = comp.req("minus", list)
+    if len(minus) != 2 or not all(isinstance(m, str) for m in minus):
+        raise FrameworkError(comp.at("minus"), "应为两个字段 id：[被减数, 减数]")
+    comp.done()
+    cf = ComputedField(spec.req("id"), spec.req("label"), (minus[0], minus[1]), spec.opt("unit", str, unit))
+    spec.done()
+    return cf
 
 
 def _load_indicator(spec: Spec, l1: str, l2: str, names: Names, fields: dict[str, Field],

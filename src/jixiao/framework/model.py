@@ -59,6 +59,7 @@ class Column:
     label: str
     type: str = "amount"
     computed: tuple[str, str] | None = None  # (numerator column, denominator column)
+    den_row: str | None = None  # the denominator from this row (a share of the total), not the same row
     optional: bool = False  # not required even in a required row (e.g. 数量 where 原值 is enough)
 
 
@@ -69,6 +70,15 @@ class Row:
     required: bool = False
 
 
+@dataclass(frozen=True)
+class ComputedField:
+    """A live figure in a list table: minuend − subtrahend (e.g. 日常公用经费节约额)."""
+    id: str
+    label: str
+    minus: tuple[str, str]
+    unit: str = ""
+
+
 @dataclass
 class Table:
     title: str
@@ -76,6 +86,7 @@ class Table:
     fields: list[Field] = field(default_factory=list)   # a list table: one field a line
     columns: list[Column] = field(default_factory=list)  # or a grid: rows × columns
     rows: list[Row] = field(default_factory=list)
+    computed: list[ComputedField] = field(default_factory=list)  # a list table's live figures
 
     @property
     def is_grid(self) -> bool:
