@@ -179,6 +179,7 @@ def create_app(base_url: str = DEFAULT_BASE_URL, frameworks: Iterable[Any] = ())
                 return JSONResponse({"detail": f"服务器未能{label}：{type(exc).__name__}: {exc}"}, status_code=500)
 
         handler.__name__ = name
+        handler.__annotations__ = {"request": Request}  # a real class: this module's annotations are strings
         return handler
 
     for name in ACTIONS:

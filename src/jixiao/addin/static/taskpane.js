@@ -53,7 +53,8 @@ async function jixiaoProtect(context, sheetName, allowFormatRowsColumns) {
 
 // The client's messages (English) → what failed, in the pane's words.
 export function describeFailure(raw) {
-  const text = String(raw ?? "").trim();
+  // the client writes its Error object as text: "Error: …"
+  const text = String(raw ?? "").trim().replace(/^(?:Error|TypeError|RangeError|RichApi\.Error):\s*/, "");
   let m = text.match(/^Action (\d+) \((\w+)\) failed: ([\s\S]*?)\.?( Up to \d+ actions? may already have been applied[\s\S]*)?$/);
   if (m) {
     const what = ACTION_NAMES[m[2]] || m[2];
