@@ -329,3 +329,20 @@ def test_there_is_no_start_up_folder_without_windows_or_macos():
 
     with pytest.raises(AddinError, match="未找到 Microsoft Excel"):
         standard_startup_dir("linux", "/home/x")
+
+
+def test_ribbon_button_on_a_workbook_in_protected_view_says_what_to_do(monkeypatch):
+    """In Protected View the workbook is not among Excel's workbooks: xlwings' Book.caller()
+    fails; the message box xlwings shows then starts with what to do, in Chinese."""
+    import xlwings as xw
+
+    from jixiao.addin.desktop import AddinError, run
+
+    def caller(cls):
+        raise AttributeError("'NoneType' object has no attribute 'Workbooks'")
+
+    monkeypatch.setattr(xw.Book, "caller", classmethod(caller))
+    with pytest.raises(AddinError) as failed:
+        run()
+    assert str(failed.value).startswith("无法读取当前工作簿：如果工作簿处于“受保护的视图”")
+    assert "启用编辑" in str(failed.value) and "AttributeError" in str(failed.value)

@@ -49,6 +49,12 @@ RIBBON_XML = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 """
 
 
+# A workbook in Protected View (opened from an e-mail or a download) is not among Excel's open
+# workbooks until editing is enabled, so the button cannot reach it.
+CALLER_MISSING = ("无法读取当前工作簿：如果工作簿处于“受保护的视图”（从邮件或网上打开的文件），"
+                  "请先点击黄色提示栏中的“启用编辑”，再点击“校验并重算核对”。")
+
+
 class AddinError(Exception):
     """A failure to tell the user (in Chinese), with no traceback."""
 
@@ -59,7 +65,11 @@ def run() -> None:
 
     from jixiao.addin.actions import validate_and_recompute
 
-    validate_and_recompute(xw.Book.caller())
+    try:
+        book = xw.Book.caller()
+    except Exception as exc:  # noqa: BLE001 - xlwings shows this text in Excel's message box
+        raise AddinError(CALLER_MISSING + f"（{type(exc).__name__}: {exc}）") from None
+    validate_and_recompute(book)
 
 
 # --------------------------------------------------------------------------- the .xlam
