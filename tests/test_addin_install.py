@@ -346,3 +346,13 @@ def test_ribbon_button_on_a_workbook_in_protected_view_says_what_to_do(monkeypat
         run()
     assert str(failed.value).startswith("无法读取当前工作簿：如果工作簿处于“受保护的视图”")
     assert "启用编辑" in str(failed.value) and "AttributeError" in str(failed.value)
+
+
+def test_no_static_file_loads_anything_from_outside_but_office_js():
+    import re
+
+    static = ROOT / "src" / "jixiao" / "addin" / "static"
+    for path in static.iterdir():
+        if path.suffix in (".html", ".js"):
+            urls = set(re.findall(r"https?://[^\s\"'<>)]+", path.read_text(encoding="utf-8")))
+            assert urls <= {"https://appsforoffice.microsoft.com/lib/1/hosted/office.js"}, (path.name, urls)

@@ -10,7 +10,7 @@
 (function () {
   "use strict";
   const BOOK = globalThis.STANDIN_BOOK;
-  const LOG = (globalThis.STANDIN_LOG = { unknown: [], dialogs: [], associated: [], syncs: 0 });
+  const LOG = (globalThis.STANDIN_LOG = { unknown: [], dialogs: [], messages: [], associated: [], syncs: 0 });
   const EXCEL_API_MINOR = 7; // the requirement set the manifest asks for: ExcelApi 1.7
 
   // Accesses of properties the stand-in lacks are logged (the test asserts there are none that
@@ -341,6 +341,9 @@
           LOG.dialogs.push({ url, prompt: query.get("prompt"), title: query.get("title") });
           const dialog = { addEventHandler() {}, close() {} };
           if (callback) callback({ status: "succeeded", value: dialog });
+        },
+        messageParent(message) {  // (in a dialog page)
+          LOG.messages.push(message);
         },
       }, "UI"),
     }, "Context"),

@@ -154,7 +154,7 @@ def create_app(base_url: str = DEFAULT_BASE_URL, frameworks: Iterable[Any] = ())
 
     @app.get("/xlwings/alert", response_class=HTMLResponse)
     def alert(prompt: str = "", title: str = "", buttons: str = "ok", mode: str = "", callback: str = ""):
-        """Required by book.app.alert() and xlwings' error display (its alert dialog page)."""
+        """The dialog page of book.app.alert() (xlwings' client opens it with displayDialogAsync)."""
         return HTMLResponse(_alert_template().render(prompt=prompt, title=title, buttons=buttons, mode=mode,
                                                      callback=callback))
 
@@ -221,8 +221,9 @@ def served_url(scheme: str, host: str, port: int) -> str:
 def _alert_template():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("xlwings", "html"), autoescape=True)
-    return env.get_template("xlwings-alert.html")
+    # jixiao's own page (xlwings' loads its style sheet from a CDN), in Chinese
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(STATIC)), autoescape=True)
+    return env.get_template("alert.html")
 
 
 @lru_cache(maxsize=len(ICON_SIZES))
