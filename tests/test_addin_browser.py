@@ -488,3 +488,31 @@ def test_the_real_client_sends_what_the_python_tests_send(browser, server, workb
         _clean(pane)
     finally:
         pane.close()
+
+
+def test_ribbon_buttons_run_the_same_actions(browser, server, workbooks):
+    """manifest.xml's ExecuteFunction buttons: the functions the page associates with Office."""
+    pane = Pane(browser, server, standin_book(workbooks["invalid_text"]))
+    try:
+        assert pane.log()["associated"] == ["jixiao-validate", "jixiao-recompute", "jixiao-finalise"]
+        pane.page.evaluate("new Promise((done) => globalThis.STANDIN_RIBBON['jixiao-validate']({ completed: done }))")
+        assert pane.status() == "校验完成。"
+        assert RESULT_SHEET in [s["name"] for s in pane.book()["sheets"]]
+        assert pane.log()["dialogs"][-1]["prompt"].startswith("校验结论：不通过")
+        pane.page.evaluate("new Promise((done) => globalThis.STANDIN_RIBBON['jixiao-finalise']({ completed: done }))")
+        assert pane.log()["dialogs"][-1]["prompt"].startswith("未定稿")
+        _clean(pane)
+    finally:
+        pane.close()
+
+
+def test_with_ci_set_a_missing_browser_fails_instead_of_skipping(monkeypatch):
+    import test_addin_browser as me
+
+    monkeypatch.setattr(me, "CI", True)
+    monkeypatch.setattr(me.shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match="Chromium"):
+        me.chromium_path()
+    monkeypatch.setattr(me, "CI", False)
+    with pytest.raises(pytest.skip.Exception):
+        me.chromium_path()

@@ -349,7 +349,8 @@
     }, "Context"),
     AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
     EventType: { DialogMessageReceived: "dialogMessageReceived", DialogEventReceived: "dialogEventReceived" },
-    actions: { associate(name, fn) { LOG.associated.push(name); } },
+    // the ribbon's ExecuteFunction buttons: the test calls them as Excel would, with an event
+    actions: { associate(name, fn) { LOG.associated.push(name); (globalThis.STANDIN_RIBBON ||= {})[name] = fn; } },
   }, "Office");
 
   globalThis.Excel = watched({
