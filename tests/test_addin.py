@@ -10,7 +10,9 @@ The payload (`payload_from_xlsx`) is what xlwings' Office.js client sends: clien
 book (name, active sheet, selection, calculation mode), book-scope names with sheet index and
 address, and every sheet's values from A1 to the last used cell ("" for empty), read here with
 openpyxl (data_only: the cached formula results).  No formula text, no sheet protection: the
-client sends neither, see jixiao/addin/book_view.py for what that means for the verdict."""
+client sends neither, see jixiao/addin/book_view.py for what that means for the verdict.
+tests/test_addin_browser.py checks these payloads against the request the real client (served by
+`jixiao addin serve`, run in Chromium) sends for the same workbook."""
 
 from __future__ import annotations
 

@@ -43,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 STANDIN = HERE / "addin_browser" / "office_standin.js"
 OFFICE_JS = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ACTIONS = {"校验": "validate", "重算核对": "recompute", "定稿": "finalise"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -224,7 +225,9 @@ class Pane:
 
     def click(self, label: str, timeout: float = 120000) -> str:
         """Click the button and wait for the pane to say it has finished (完成 or 失败)."""
-        self.page.click(f"button:has-text('{label}')")
+        button = self.page.locator(f"button[data-action={ACTIONS[label]}]")
+        assert button.inner_text().split()[0] == label
+        button.click()
         self.page.wait_for_function(
             "(label) => { const t = document.getElementById('status').textContent;"
             " return t.startsWith(label + '完成') || t.startsWith(label + '失败'); }", arg=label, timeout=timeout)
