@@ -530,3 +530,19 @@ def test_with_ci_set_a_missing_browser_fails_instead_of_skipping(monkeypatch):
     monkeypatch.setattr(me, "CI", False)
     with pytest.raises(pytest.skip.Exception):
         me.chromium_path()
+
+
+def test_the_stand_in_logs_what_it_lacks_and_refuses_what_excel_refuses(browser, server, workbooks):
+    """The checks above rely on these: an Excel API the stand-in lacks is logged (so `_clean` would
+    catch the client using one), and a protected sheet refuses a fill at sync, as Excel does."""
+    pane = Pane(browser, server, standin_book(workbooks["futian"]))
+    try:
+        pane.page.evaluate("Excel.run(async (context) => context.workbook.worksheets.getItem('评分表').freezePanes)")
+        assert pane.log()["unknown"] == ["Worksheet.freezePanes"]
+        refused = pane.page.evaluate("""Excel.run(async (context) => {
+            context.workbook.worksheets.getItem('评分表').getRange('I8').format.fill.color = '#FF0000';
+            try { await context.sync(); return null; } catch (e) { return e.code; }
+        })""")
+        assert refused == "AccessDenied" and sheet(pane.book(), "评分表")["fills"] == {}
+    finally:
+        pane.close()

@@ -159,7 +159,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_holds_the_addin_files(wheel):
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-    for name in ("manifest.xml", "taskpane.html", "taskpane.js"):
+    for name in ("manifest.xml", "taskpane.html", "taskpane.js", "alert.html"):
         assert f"jixiao/addin/static/{name}" in names, name
     with zipfile.ZipFile(wheel) as zf:
         ET.fromstring(zf.read("jixiao/addin/static/manifest.xml"))
