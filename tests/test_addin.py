@@ -10,7 +10,9 @@ The payload (`payload_from_xlsx`) is what xlwings' Office.js client sends: clien
 book (name, active sheet, selection, calculation mode), book-scope names with sheet index and
 address, and every sheet's values from A1 to the last used cell ("" for empty), read here with
 openpyxl (data_only: the cached formula results).  No formula text, no sheet protection: the
-client sends neither, see jixiao/addin/book_view.py for what that means for the verdict."""
+client sends neither, see jixiao/addin/book_view.py for what that means for the verdict.
+tests/test_addin_browser.py checks these payloads against the request the real client (served by
+`jixiao addin serve`, run in Chromium) sends for the same workbook."""
 
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ from jixiao.workbook.identity import META_SHEET  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDIN = ROOT / "addin"
+STATIC = ROOT / "src" / "jixiao" / "addin" / "static"  # package data: manifest, task pane
 BASE = "https://localhost:8000"
 SERVER_PACKAGES = "fastapi httpx uvicorn"
 
@@ -648,7 +651,7 @@ def client():
 @pytest.mark.parametrize("action", ["validate", "recompute", "finalise"])
 def test_server_returns_the_same_actions(action, name, client, payloads):
     payload = payloads[name]
-    response = client.post(f"/{action}", json=payload)
+    response = client.post(f"/xlwings/custom-scripts-call/{action}", json=payload)  # where runPython posts
     assert response.status_code == 200, response.text
     over_http = response.json()["actions"]
     _, direct = run(getattr(actions, action), payload)
@@ -657,14 +660,27 @@ def test_server_returns_the_same_actions(action, name, client, payloads):
     assert stamp.sub("T", json.dumps(over_http, ensure_ascii=False)) == stamp.sub("T", json.dumps(direct, ensure_ascii=False))
 
 
-def test_server_error_is_plain_text(client):
-    """xlwings' client shows the text of a failed call in its alert dialog."""
+def test_server_errors_are_chinese_json(client, monkeypatch):
+    """xlwings' client shows the `detail` of a failed call; the task pane puts it in its status."""
     from fastapi.testclient import TestClient
 
+    from jixiao.addin import server
+
     quiet = TestClient(client.app, raise_server_exceptions=False)
-    response = quiet.post("/validate", json={"client": "Office.js", "version": "0", "book": {}})
-    assert response.status_code == 500 and response.headers["content-type"].startswith("text/plain")
-    assert "KeyError" in response.text
+    response = quiet.post("/xlwings/custom-scripts-call/validate", json={"client": "Office.js", "version": "0", "book": {}})
+    assert response.status_code == 400
+    assert response.json()["detail"] == ("服务器未能校验：请求内容不是 xlwings 客户端发送的工作簿内容"
+                                         "（缺少字段 sheets、names（xlwings 客户端发送的工作簿内容应有 book、sheets、names））")
+    response = quiet.post("/xlwings/custom-scripts-call/recompute", content=b"not json",
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.json()["detail"].startswith("服务器未能重算核对：请求内容不是")
+
+    def broken(name, payload, frameworks):
+        raise KeyError("book")
+
+    monkeypatch.setattr(server, "run_action", broken)
+    response = quiet.post("/xlwings/custom-scripts-call/finalise", json={"book": {}, "sheets": [], "names": []})
+    assert response.status_code == 500 and response.json() == {"detail": "服务器未能定稿：KeyError: 'book'"}
 
 
 def test_server_serves_manifest_taskpane_icons_alert(client):
@@ -675,8 +691,24 @@ def test_server_serves_manifest_taskpane_icons_alert(client):
     for url in set(urls) - {BASE}:
         assert client.get(url[len(BASE):]).status_code == 200, url
     page = client.get("/taskpane.html")
-    assert page.status_code == 200 and "XLWINGS_JS_URL" not in page.text
-    assert f"xlwings@{xw.__version__}/xlwingsjs/dist/xlwings.min.js" in page.text
+    assert page.status_code == 200 and "JIXIAO_CLIENT" not in page.text
+    parsed = _Page()
+    parsed.feed(page.text)
+    sources = [x.get("src") for x in parsed.scripts if x.get("src")]
+    # the xlwings client from this server, nothing from a CDN but Office.js
+    assert sources == ["https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+                       "/xlwings-client/custom-scripts/index.js", "/taskpane.js"]
+    config = json.loads(parsed.configs[0])
+    assert config["xlwingsVersion"] == xw.__version__ and config["onWasm"] is False and config["appPath"] == ""
+    from jixiao.addin.client import client_dir
+
+    for module in ("custom-scripts/index.js", "config.js", "utils.js", "alerts/parent.js",
+                   "custom-scripts/action-dispatch.js"):
+        js = client.get(f"/xlwings-client/{module}")
+        assert js.status_code == 200 and "javascript" in js.headers["content-type"], module
+        assert js.content == (client_dir() / module).read_bytes()
+    assert client.get("/taskpane.js").status_code == 200
+    assert client.get("/xlwings-client/../../__init__.py").status_code == 404
     png = client.get("/icons/icon-32.png").content
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (32, 32)
     alert = client.get("/xlwings/alert", params={"prompt": "校验结论：<不通过>\n错误 1 项", "title": "绩效自评",
@@ -711,7 +743,7 @@ def _manifest_urls(text: str) -> list[str]:
 
 
 def test_manifest_is_a_valid_office_addin_manifest():
-    root = ET.parse(ADDIN / "manifest.xml").getroot()
+    root = ET.parse(STATIC / "manifest.xml").getroot()
     assert root.tag == f"{OFFICE}OfficeApp" and root.get(f"{XSI}type") == "TaskPaneApp"
     assert root.find(f"{OFFICE}DisplayName").get("DefaultValue") == "绩效自评"
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", root.find(f"{OFFICE}Id").text)
@@ -729,7 +761,7 @@ def test_manifest_is_a_valid_office_addin_manifest():
     assert labels["Tab.Label"] == "绩效自评"
     assert [labels[f"{b}.Label"] for b in ("Validate", "Recompute", "Finalise")] == ["校验", "重算核对", "定稿"]
     assert all(len(v) <= 125 for k, v in labels.items() if k.endswith("Label"))
-    assert all(u.startswith(BASE) for u in _manifest_urls((ADDIN / "manifest.xml").read_text(encoding="utf-8")))
+    assert all(u.startswith(BASE) for u in _manifest_urls((STATIC / "manifest.xml").read_text(encoding="utf-8")))
 
 
 class _Page(HTMLParser):
@@ -737,6 +769,7 @@ class _Page(HTMLParser):
         super().__init__()
         self.buttons: list[tuple[dict, str]] = []
         self.scripts: list[dict] = []
+        self.configs: list[str] = []
         self.code = ""
         self._button: dict | None = None
         self._text = ""
@@ -761,21 +794,28 @@ class _Page(HTMLParser):
         if self._button is not None:
             self._text += data
         if self._in_script:
-            self.code += data
+            if self.scripts[-1].get("id") == "config":
+                self.configs.append(data)
+            else:
+                self.code += data
 
 
 def test_taskpane_has_the_three_chinese_actions():
     page = _Page()
-    page.feed((ADDIN / "taskpane.html").read_text(encoding="utf-8"))
+    page.feed((STATIC / "taskpane.html").read_text(encoding="utf-8"))
     labels = {attrs["data-action"]: text.split()[0] for attrs, text in page.buttons}
     assert labels == {"validate": "校验", "recompute": "重算核对", "finalise": "定稿"}
     sources = [s.get("src") for s in page.scripts if s.get("src")]
-    assert sources == ["https://appsforoffice.microsoft.com/lib/1/hosted/office.js", "XLWINGS_JS_URL"]
-    assert 'xlwings.runPython(window.location.origin + "/" + action)' in page.code
+    assert sources == ["https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+                       "JIXIAO_CLIENT_PATH/custom-scripts/index.js", "/taskpane.js"]
+    assert page.configs == ["JIXIAO_CLIENT_CONFIG"]
+    code = (STATIC / "taskpane.js").read_text(encoding="utf-8")
+    assert 'xlwings.runPython({ scriptName: action, errorDisplayMode: "taskpane" })' in code
     for action in ("validate", "recompute", "finalise"):  # the ribbon's ExecuteFunction names
-        assert f'Office.actions.associate("jixiao-{action}", ribbon("{action}"))' in page.code
+        assert f'Office.actions.associate("jixiao-{action}", ribbon("{action}"))' in code
     for callback in ("jixiaoUnprotect", "jixiaoProtect"):  # called by the Python side via runMacro
-        assert f"async function {callback}(context, sheetName" in page.code and f"register({callback})" in page.code
+        assert f"async function {callback}(context, sheetName" in code and f"registerCallback({callback})" in code
+    # (what the pane does with these is tested in a browser: tests/test_addin_browser.py)
 
 
 # --------------------------------------------------------------------------- the desktop .xlam

@@ -247,12 +247,14 @@ def addin_remove(target: Path | None) -> None:
 
 
 @addin.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（0.0.0.0：所有网卡）")
 @click.option("--port", type=int, default=8000, show_default=True, help="端口")
-@click.option("--base-url", default=None, help="清单中的网址（默认 https://localhost:端口）")
-@click.option("--certfile", default=None, help="HTTPS 证书（Excel 只加载 https 加载项）")
-@click.option("--keyfile", default=None, help="HTTPS 私钥")
-def addin_serve(host: str, port: int, base_url: str | None, certfile: str | None, keyfile: str | None) -> None:
+@click.option("--cert", "--certfile", "certfile", default=None,
+              help="HTTPS 证书文件（PEM）；Excel 只加载 https 加载项。开发用：jixiao addin cert")
+@click.option("--key", "--keyfile", "keyfile", default=None, help="HTTPS 私钥文件（PEM）")
+@click.option("--base-url", default=None,
+              help="清单中的网址（默认：实际提供服务的网址 https://主机:端口；经反向代理发布时指定）")
+def addin_serve(host: str, port: int, certfile: str | None, keyfile: str | None, base_url: str | None) -> None:
     """运行服务器加载项（xlwings Server：任务窗格、Office.js 清单、校验/重算核对/定稿接口）。"""
     import os
 
@@ -263,9 +265,31 @@ def addin_serve(host: str, port: int, base_url: str | None, certfile: str | None
     from jixiao.addin.server import serve
 
     try:
-        serve(host, port, base_url or f"https://localhost:{port}", certfile, keyfile, echo=click.echo)
+        serve(host, port, base_url, certfile, keyfile, echo=click.echo)
     except (RuntimeError, ValueError) as exc:
         _fail(str(exc))
+
+
+@addin.command("cert")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="证书和私钥写入此文件夹")
+@click.option("--host", "hosts", multiple=True, help="另加的主机名或 IP（localhost、127.0.0.1、::1 总是包含），可多次给出")
+@click.option("--days", type=int, default=825, show_default=True, help="有效天数（macOS 最多接受 825 天）")
+@click.option("--force", is_flag=True, help="覆盖已有的证书和私钥")
+def addin_cert(out_dir: Path, hosts: tuple[str, ...], days: int, force: bool) -> None:
+    """生成本机开发用的 HTTPS 证书（自签名），供 jixiao addin serve --cert/--key 使用。"""
+    from jixiao.addin.devcert import create
+
+    try:
+        made = create(out_dir, hosts, days, overwrite=force)
+    except (RuntimeError, ValueError, FileExistsError) as exc:
+        _fail(str(exc))
+    click.echo(f"已生成证书 {made.cert} 和私钥 {made.key}（主机：{'、'.join(made.hosts)}；"
+               f"有效期至 {made.not_after:%Y-%m-%d}）")
+    click.echo(f"SHA-256 指纹：{made.fingerprint}")
+    click.echo(f"启动：jixiao addin serve --port 8443 --cert {made.cert} --key {made.key}")
+    click.echo("在 Windows / macOS 上信任此证书的步骤见 addin/README.md（“开发证书”）。")
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

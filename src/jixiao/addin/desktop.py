@@ -15,6 +15,7 @@ install`` does; without Excel (Linux, WPS) it says what it would do and fails.""
 from __future__ import annotations
 
 import io
+import os
 import re
 import sys
 import zipfile
@@ -48,6 +49,12 @@ RIBBON_XML = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 """
 
 
+# A workbook in Protected View (opened from an e-mail or a download) is not among Excel's open
+# workbooks until editing is enabled, so the button cannot reach it.
+CALLER_MISSING = ("无法读取当前工作簿：如果工作簿处于“受保护的视图”（从邮件或网上打开的文件），"
+                  "请先点击黄色提示栏中的“启用编辑”，再点击“校验并重算核对”。")
+
+
 class AddinError(Exception):
     """A failure to tell the user (in Chinese), with no traceback."""
 
@@ -58,7 +65,11 @@ def run() -> None:
 
     from jixiao.addin.actions import validate_and_recompute
 
-    validate_and_recompute(xw.Book.caller())
+    try:
+        book = xw.Book.caller()
+    except Exception as exc:  # noqa: BLE001 - xlwings shows this text in Excel's message box
+        raise AddinError(CALLER_MISSING + f"（{type(exc).__name__}: {exc}）") from None
+    validate_and_recompute(book)
 
 
 # --------------------------------------------------------------------------- the .xlam
@@ -144,9 +155,28 @@ NO_EXCEL = ("未找到 Microsoft Excel：桌面加载项只能安装在装有 Ex
             "（只生成加载项文件：jixiao addin install --target 文件夹）")
 
 
+MAC_STARTUP = ("Library", "Group Containers", "UBF8T346G9.Office", "User Content.localized", "Startup.localized",
+               "Excel")  # Excel 2016 and later (sandboxed), per user
+
+
+def standard_startup_dir(platform: str | None = None, home: str | Path | None = None) -> Path:
+    """Excel's per-user start-up folder where it normally is: Windows %APPDATA%\\Microsoft\\Excel\\XLSTART,
+    macOS ~/Library/Group Containers/UBF8T346G9.Office/User Content.localized/Startup.localized/Excel.
+    `home` stands for the user's home folder (its AppData\\Roaming on Windows)."""
+    platform = platform or sys.platform
+    if platform.startswith("win"):
+        appdata = Path(home) / "AppData" / "Roaming" if home is not None else Path(
+            os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+        return appdata / "Microsoft" / "Excel" / "XLSTART"
+    if platform.startswith("darwin"):
+        return Path(home if home is not None else Path.home()).joinpath(*MAC_STARTUP)
+    raise AddinError(NO_EXCEL)
+
+
 def excel_startup_dir() -> Path:
     """Excel's XLSTART folder for this user, asked of Excel through xlwings (as ``xlwings addin
-    install`` does).  AddinError where there is no Excel."""
+    install`` does); where Excel cannot be asked but is installed for this user (its settings
+    folder exists), the standard folder.  AddinError where there is no Excel."""
     if not sys.platform.startswith(("win", "darwin")):
         raise AddinError(NO_EXCEL)
     try:
@@ -157,32 +187,50 @@ def excel_startup_dir() -> Path:
         with xw.App(visible=False, add_book=False) as app:
             return Path(app.startup_path)
     except Exception as exc:  # noqa: BLE001 - no Excel, or Excel refused
+        folder = standard_startup_dir()
+        if folder.parent.is_dir():
+            return folder
         raise AddinError(f"{NO_EXCEL}（{type(exc).__name__}: {exc}）") from None
 
 
-def install(target: str | Path | None = None, echo=print, interpreter: str | None = None) -> Path:
-    """Build the add-in and copy it to `target` (default: Excel's XLSTART).  Prints the plan
-    first; raises AddinError (Chinese) when there is no Excel to install into."""
+def _startup(target, platform, home) -> tuple[Path, str]:
+    if target is not None:
+        return Path(target), str(target)
+    if platform is not None or home is not None:
+        folder = standard_startup_dir(platform, home)
+        return folder, f"Excel 的启动文件夹 {folder}"
+    return None, "Excel 的启动文件夹（XLSTART）"
+
+
+def install(target: str | Path | None = None, echo=print, interpreter: str | None = None,
+            platform: str | None = None, home: str | Path | None = None) -> Path:
+    """Build the add-in and copy it to `target` (default: Excel's XLSTART; with `platform`
+    and/or `home`, the standard start-up folder of that system under that home folder).  Prints
+    the plan first; raises AddinError (Chinese) when there is no Excel to install into."""
     interpreter = interpreter or sys.executable
-    where = str(target) if target is not None else "Excel 的启动文件夹（XLSTART）"
+    folder, where = _startup(target, platform, home)
     echo(Plan(ADDIN_FILE, where, interpreter).describe())
-    folder = Path(target) if target is not None else excel_startup_dir()
+    folder = folder if folder is not None else excel_startup_dir()
     path = build_xlam(folder / ADDIN_FILE, interpreter)
-    if sys.platform.startswith("darwin") and target is None:
+    on_mac = (platform or sys.platform).startswith("darwin")
+    if on_mac and sys.platform.startswith("darwin") and target is None and home is None:
         try:  # RunPython on macOS needs xlwings' AppleScript (as `xlwings runpython install`)
             from xlwings.cli import runpython_install
 
             runpython_install(None)
         except Exception as exc:  # noqa: BLE001
             echo(f"警告：未能安装 xlwings 的 AppleScript（{exc}）：请运行 xlwings runpython install")
+    elif on_mac:
+        echo("macOS：RunPython 还需要 xlwings 的 AppleScript：在这台 Mac 上运行 xlwings runpython install")
     echo(f"已安装：{path}。请重新启动 Excel，在“绩效自评”选项卡点击“校验并重算核对”。")
     return path
 
 
-def remove(target: str | Path | None = None, echo=print) -> Path:
-    where = str(target) if target is not None else "Excel 的启动文件夹（XLSTART）"
+def remove(target: str | Path | None = None, echo=print, platform: str | None = None,
+           home: str | Path | None = None) -> Path:
+    folder, where = _startup(target, platform, home)
     echo(f"将从 {where} 删除 {ADDIN_FILE}")
-    folder = Path(target) if target is not None else excel_startup_dir()
+    folder = folder if folder is not None else excel_startup_dir()
     path = folder / ADDIN_FILE
     if not path.exists():
         raise AddinError(f"未安装：{path} 不存在")
@@ -203,4 +251,4 @@ def _xlwings_version() -> str:
         return "（未安装）"
 
 
-__all__ = ["ADDIN_FILE", "AddinError", "build_xlam", "install", "remove", "run"]
+__all__ = ["ADDIN_FILE", "AddinError", "build_xlam", "install", "remove", "run", "standard_startup_dir"]
