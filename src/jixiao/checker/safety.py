@@ -29,6 +29,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import struct
 import zipfile
 import xml.etree.ElementTree as _FastET
@@ -48,6 +49,7 @@ __all__ = [
     "MAX_MEMBER_BYTES",
     "MAX_RATIO",
     "MAX_TOTAL_BYTES",
+    "NOT_REGULAR_FILE",
     "SafeXlsx",
     "UnreadableWorkbook",
     "open_xlsx",
@@ -61,6 +63,9 @@ MAX_MEMBER_BYTES = 50 * MiB         # one member, uncompressed
 MAX_RATIO = 200                     # uncompressed / compressed ...
 RATIO_FLOOR = 1 * MiB               # ... for members larger than this
 MAX_CENTRAL_DIRECTORY = 4 * MiB     # 2,000 honest entries need ~0.3 MB; bounds zipfile's own parsing
+
+# said by `check` and `import` alike of a FIFO, a device or a socket: opening one would block
+NOT_REGULAR_FILE = "不是普通文件或文件夹（命名管道、设备等）"
 
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -201,8 +206,17 @@ def open_xlsx_bytes(data: bytes, shown: str) -> SafeXlsx:
 
 def _read_file(path: str) -> bytes:
     try:
-        with open(path, "rb") as f:
-            declared = os.fstat(f.fileno()).st_size
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; non-regular files are
+        # refused from fstat before anything is read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(path)
+            if not stat.S_ISREG(st.st_mode):
+                raise UnreadableWorkbook(path, "not_regular_file",
+                                         f"{NOT_REGULAR_FILE}，无法作为工作簿读取；请提交 .xlsx 文件本身")
+            declared = st.st_size
             if declared > MAX_FILE_BYTES:
                 raise UnreadableWorkbook(path, "too_large", _too_large(declared))
             data = f.read(MAX_FILE_BYTES + 1)
