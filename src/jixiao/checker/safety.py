@@ -85,6 +85,8 @@ _ENCRYPTED_PACKAGE = _u16("EncryptedPackage")
 _WORD_STREAM = _u16("WordDocument")
 _PPT_STREAM = _u16("PowerPoint Document")
 _EXCEL_STREAMS = (_u16("Workbook"), _u16("Book"))
+# "<!DOCTYPE" / "<!ENTITY" in UTF-8 and in UTF-16 (an XML part may be either)
+_DTD_MARKERS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in ("utf-8", "utf-16-le", "utf-16-be"))
 _EXTERNAL_LINK = re.compile(r"^xl/externalLinks/([^/]+\.xml)$")
 # bytes that do not occur in text files (everything below 0x20 except \t \n \f \r and ESC)
 _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
@@ -168,6 +170,20 @@ class SafeXlsx:
             raise UnreadableWorkbook(
                 self.path, "corrupt_xml",
                 f"工作簿内部的 {name} 不是有效的 XML{where}，文件已损坏；请在 Excel 或 WPS 中打开后重新另存为 .xlsx") from None
+
+    def refuse_dtd(self) -> None:
+        """Refuse a DTD or entity declaration in ANY XML part, also those the checker never
+        parses itself (docProps/core.xml, styles.xml ...) but openpyxl would (``--annotate``):
+        Excel and WPS never write one.  Reads every XML part (capped, CRC-checked)."""
+        for name, info in self._infos.items():
+            if not name.lower().endswith((".xml", ".rels", ".vml")) or info.is_dir():
+                continue
+            raw = self.read_xml(name)
+            if any(marker in raw for marker in _DTD_MARKERS):
+                raise UnreadableWorkbook(
+                    self.path, "xml_bomb",
+                    f"工作簿内部的 {name} 含有 DTD 或实体定义（Excel/WPS 从不生成，疑似恶意构造的“XML 炸弹”），已拒绝处理；"
+                    "请确认文件来源，并在 Excel 或 WPS 中重新另存为 .xlsx")
 
     def verify(self) -> None:
         """Read every member (capped, CRC-checked): for callers that hand `data` to another
