@@ -297,7 +297,7 @@ class _Check:
         fw, book, r = self.fw, self.book, self.result
         expected_formulas = _expected_formulas(fw, tuple(sorted(self.positions.items())))
         cached = book.has_cached_values([self.positions[c.id] for c in computed_cells(fw)])
-        self.invalid = any(m.code == "invalid_value" for m in r.messages)
+        self.invalid = any(m.code in ("invalid_value", "external_input") for m in r.messages)
         if cached and self.invalid:
             r.add(NOTE, "comparison_skipped", "存在无效输入：修正后再比对工作簿结果与重新计算结果（各指标的重新计算按该项未填写计）")
         if not cached:
