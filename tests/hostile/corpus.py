@@ -280,6 +280,9 @@ def build_inbox(root: Path) -> tuple[Path, dict[str, bytes | None]]:
     (inbox / "来信.eml").write_bytes(mail(_attachment(good, rfc2231_gbk("丁单位自评表.xlsx")),
                                         _attachment(warned, rfc2047_gbk("戊单位自评表.xlsx"))))
     expected[f"{inbox}/来信.eml → 附件 丁单位自评表.xlsx"] = None
+    # a NUL in an attachment name (PostgreSQL refuses NUL in text)
+    (inbox / "空字符.eml").write_bytes(mail(_attachment(good, "attachment; filename*=UTF-8''%E8%BE%9B%00.xlsx")))
+    expected[f"{inbox}/空字符.eml → 附件 辛\ufffd.xlsx"] = None
     expected[f"{inbox}/来信.eml → 附件 戊单位自评表.xlsx"] = None
     box = mailbox.mbox(inbox / "邮箱导出.mbox")
     box.add(mail(_attachment(good, rfc2231_gbk_continued("己单位自评表.xlsx"))))

@@ -76,6 +76,12 @@ Dates: `Candidate.received` is the email's Date header as a timezone-aware datet
 header is missing or unparseable.  For attachments of a forwarded or attached mail it is
 the Date of the outermost mail that has one -- when the bureau received it.
 
+Hostile names: a file-system name that is not valid UTF-8 (GBK bytes from a Windows share or
+``unzip`` without ``-O``) is shown decoded (GB18030, else with U+FFFD) and its path kept as bytes
+in ``path_bytes``; an archive member whose name is absolute or contains ``..`` is a
+SourceProblem, never read (nothing here writes a member name to disk, and none ever should);
+a NUL in a name becomes U+FFFD.
+
 Deduplication is NOT done here: the same attachment sent twice (or present in a mail and
 in a folder) yields two Candidates with the same ``sha256``; the importer dedups.
 
@@ -183,7 +189,19 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str
     for raw in paths:
         path = Path(os.fsdecode(raw))
         display = display_name(path)
-        yield from _guard(display, _expand_path(path, display, ctx, explicit=True))
+        for item in _guard(display, _expand_path(path, display, ctx, explicit=True)):
+            yield _storable(item)
+
+
+def _storable(item: Item) -> Item:
+    """Text every database and terminal takes: no undecodable bytes (a name from a mail header
+    the parser kept as surrogate escapes), no NUL (PostgreSQL refuses it in text)."""
+    fixed = {}
+    for attr in ("source", "original_name"):
+        value = getattr(item, attr, None)
+        if value is not None and (not is_clean(value) or "\0" in value):
+            fixed[attr] = display_name(value).replace("\0", "\ufffd")
+    return replace(item, **fixed) if fixed else item
 
 
 # ---------------------------------------------------------------------------------------
