@@ -194,3 +194,35 @@ def test_two_imports_of_overlapping_sets_leave_no_duplicate_receipt(db_url: str,
     assert not dup, f"{len(dup)} duplicated receipts"
     assert len(rows) == 150 + 60 + 1 + len(files)
     assert len({r.key for r in rows}) == len(rows)
+
+
+# --------------------------------------------------------------------------- the pool itself
+
+def _double(n: int) -> int:
+    if n < 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 2 * n
+
+
+def _results(pool, tickets: list[int]) -> dict[int, object]:
+    out: dict[int, object] = {}
+    while len(out) < len(tickets):
+        out.update(pool.wait_any())
+    return out
+
+
+def test_the_pool_blames_only_the_file_a_worker_died_on() -> None:
+    from jixiao.importer.pool import CheckPool, WorkerDied
+
+    with CheckPool(2, _double) as pool:
+        tickets = [pool.submit(n) for n in (1, 2, -1, 3, 4)]
+        results = _results(pool, tickets)
+        assert [results[t] for t in tickets[:2] + tickets[3:]] == [2, 4, 6, 8]
+        died = results[tickets[2]]
+        assert isinstance(died, WorkerDied) and died.exitcode == -signal.SIGKILL and "SIGKILL" in died.message
+        # workers killed while idle: replaced, and no file is blamed for it
+        for pid in pool.pids:
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not any(alive(p) for p in pool.pids), "the idle workers to die")
+        tickets = [pool.submit(n) for n in range(6)]
+        assert _results(pool, tickets) == {t: 2 * n for t, n in zip(tickets, range(6))}

@@ -85,6 +85,7 @@ def _worker(conn: Connection, parent: int, kernel: bool, initializer: Callable[[
         if message is None:
             return
         ticket, args = message
+        conn.send((ticket, None, None))  # received: a death from now on is this file's
         try:
             reply = (ticket, True, func(*args))
         except Exception as exc:  # noqa: BLE001 - reported for the one file
@@ -105,6 +106,8 @@ class _Slot:
         self.process.start()
         child.close()
         self.ticket: int | None = None
+        self.args: tuple[Any, ...] = ()
+        self.acked = False
         self.started = 0.0
 
     def stop(self, kill: bool = False) -> None:
@@ -133,6 +136,7 @@ class CheckPool:
         self._func, self._initializer, self._timeout = func, initializer, timeout
         self._slots = [_Slot(self) for _ in range(max(1, jobs))]
         self._queue: deque[tuple[int, tuple[Any, ...]]] = deque()
+        self._retried: set[int] = set()
         self._next = 0
 
     def __enter__(self) -> CheckPool:
@@ -157,10 +161,13 @@ class CheckPool:
         return self._next
 
     def _dispatch(self) -> None:
-        for slot in self._slots:
+        for i, slot in enumerate(self._slots):
             if slot.ticket is None and self._queue:
+                if not slot.process.is_alive():  # died idle: nobody's file, just replace it
+                    slot.conn.close()
+                    slot = self._slots[i] = _Slot(self)
                 ticket, args = self._queue.popleft()
-                slot.ticket, slot.started = ticket, time.monotonic()
+                slot.ticket, slot.args, slot.acked, slot.started = ticket, args, False, time.monotonic()
                 try:
                     slot.conn.send((ticket, args))
                 except OSError:
@@ -189,19 +196,29 @@ class CheckPool:
             if slot.conn in ready or slot.process.sentinel in ready:
                 reply = None
                 try:
-                    if slot.conn.poll():
-                        reply = slot.conn.recv()
+                    while slot.conn.poll():
+                        ticket, ok, value = slot.conn.recv()
+                        if ok is None:
+                            slot.acked = True
+                        else:
+                            reply = (ticket, ok, value)
+                            break
                 except (EOFError, OSError):
                     reply = None
                 if reply is not None:
                     ticket, ok, value = reply
-                    slot.ticket = None
+                    slot.ticket, slot.args = None, ()
                     yield ticket, value if ok else RuntimeError(value)
                     continue
                 if slot.process.is_alive() and slot.process.sentinel not in ready:
                     continue
                 slot.process.join(1)
-                yield slot.ticket, WorkerDied(slot.process.exitcode)
+                if not slot.acked and slot.ticket not in self._retried:
+                    # it died before it had the file (killed while idle): the file is not to blame
+                    self._retried.add(slot.ticket)
+                    self._queue.appendleft((slot.ticket, slot.args))
+                else:
+                    yield slot.ticket, WorkerDied(slot.process.exitcode)
             elif self._timeout is not None and now - slot.started >= self._timeout:
                 yield slot.ticket, WorkerDied(None, timed_out=True)
                 slot.stop(kill=True)
