@@ -292,6 +292,9 @@ def build_inbox(root: Path) -> tuple[Path, dict[str, bytes | None]]:
     expected[f"{inbox}/邮箱导出.mbox#1 → 附件 己单位自评表.xlsx"] = None
     expected[f"{inbox}/邮箱导出.mbox#2 → 附件 庚单位[bold]自评表.xlsx"] = None
     expected[f"{inbox}/邮箱导出.mbox#3"] = None
+    # a control character in a file name (Linux allows any byte but "/" and NUL)
+    (inbox / "控制\x01字符.xlsx").write_bytes(good)
+    expected[f"{inbox}/控制\ufffd字符.xlsx"] = os.fsencode(inbox / "控制\x01字符.xlsx")
     # a dangling link
     os.symlink(inbox / "不存在的文件.xlsx", inbox / "断开的链接.xlsx")
     expected[f"{inbox}/断开的链接.xlsx"] = None

@@ -199,8 +199,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_import_of_the_whole_corpus_leaves_one_receipt_per_input(db_url: str, tmp_path: Path) -> None:
     inbox, expected = corpus.build_inbox(tmp_path / "in")
     for attempt in range(2):  # and a re-run changes nothing
-        proc = jixiao("import", inbox, "--db", db_url, "--jobs", "2", "--quiet", cwd=tmp_path)
+        summary = tmp_path / f"汇总{attempt}.xlsx"
+        proc = jixiao("import", inbox, "--db", db_url, "--jobs", "2", "--quiet", "--summary", summary, cwd=tmp_path)
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        assert zipfile.is_zipfile(summary)
         engine = make_engine(db_url)
         with Session(engine) as s:
             rows = s.scalars(select(Receipt)).all()

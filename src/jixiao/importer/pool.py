@@ -132,7 +132,9 @@ class CheckPool:
 
     def __init__(self, jobs: int, func: Callable[..., Any], initializer: Callable[[], None] | None = None,
                  timeout: float | None = None):
-        self._ctx = multiprocessing.get_context()
+        # fork on Linux (a worker's parent is then this process, which it watches); spawn
+        # elsewhere -- never forkserver, whose workers' parent would be the fork server
+        self._ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         self._func, self._initializer, self._timeout = func, initializer, timeout
         self._slots = [_Slot(self) for _ in range(max(1, jobs))]
         self._queue: deque[tuple[int, tuple[Any, ...]]] = deque()

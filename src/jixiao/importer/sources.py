@@ -80,7 +80,8 @@ Hostile names: a file-system name that is not valid UTF-8 (GBK bytes from a Wind
 ``unzip`` without ``-O``) is shown decoded (GB18030, else with U+FFFD) and its path kept as bytes
 in ``path_bytes``; an archive member whose name is absolute or contains ``..`` is a
 SourceProblem, never read (nothing here writes a member name to disk, and none ever should);
-a NUL in a name becomes U+FFFD.
+a control character in a name (NUL included) becomes U+FFFD (a file-system path with one is
+also kept as bytes).
 
 Deduplication is NOT done here: the same attachment sent twice (or present in a mail and
 in a folder) yields two Candidates with the same ``sha256``; the importer dedups.
@@ -193,14 +194,18 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str
             yield _storable(item)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _storable(item: Item) -> Item:
-    """Text every database and terminal takes: no undecodable bytes (a name from a mail header
-    the parser kept as surrogate escapes), no NUL (PostgreSQL refuses it in text)."""
+    """Text every database, terminal and spreadsheet takes: no undecodable bytes (a name from a
+    mail header the parser kept as surrogate escapes), no control characters (PostgreSQL refuses
+    NUL in text, openpyxl refuses the others in a cell); they become U+FFFD."""
     fixed = {}
     for attr in ("source", "original_name"):
         value = getattr(item, attr, None)
-        if value is not None and (not is_clean(value) or "\0" in value):
-            fixed[attr] = display_name(value).replace("\0", "\ufffd")
+        if value is not None and (not is_clean(value) or _CONTROL.search(value)):
+            fixed[attr] = _CONTROL.sub("\ufffd", display_name(value))
     return replace(item, **fixed) if fixed else item
 
 
@@ -280,7 +285,7 @@ def _ext(name: str) -> str:
 
 def _expand_path(path: Path, display: str, ctx: _Ctx, *, explicit: bool) -> Iterator[Item]:
     items = _expand_path_items(path, display, ctx, explicit=explicit)
-    if is_clean(os.fspath(path)):
+    if is_clean(os.fspath(path)) and not _CONTROL.search(os.fspath(path)):
         yield from items
         return
     raw = raw_name(path)  # kept losslessly with what this path yields (deeper paths keep their own)
