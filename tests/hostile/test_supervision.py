@@ -226,3 +226,37 @@ def test_the_pool_blames_only_the_file_a_worker_died_on() -> None:
         wait_for(lambda: not any(alive(p) for p in pool.pids), "the idle workers to die")
         tickets = [pool.submit(n) for n in range(6)]
         assert _results(pool, tickets) == {t: 2 * n for t, n in zip(tickets, range(6))}
+
+
+# --------------------------------------------------------------------------- migration 0002
+
+def test_migration_merges_receipts_duplicated_by_earlier_concurrent_imports(db_url: str) -> None:
+    """A database written before the receipt key (revision 0001), with the duplicates two imports
+    at once used to leave: upgraded, one receipt each, keyed, and the key enforced."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import insert, text
+    from sqlalchemy.exc import IntegrityError
+
+    from jixiao.importer.schema import MIGRATIONS, receipt_key, upgrade
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with engine.begin() as conn:
+        rows = [{"source": f"/收件/断链{i}.xlsx", "original_name": f"断链{i}.xlsx", "problem": "符号链接指向的文件不存在"}
+                for i in (1, 1, 1, 2, 2, 3)]
+        conn.execute(text("INSERT INTO receipts (source, original_name, problem) VALUES (:source, :original_name, "
+                          ":problem)"), rows)
+    upgrade(engine)
+    upgrade(engine)  # idempotent
+    got = receipts(db_url)
+    assert sorted(r.source for r in got) == [f"/收件/断链{i}.xlsx" for i in (1, 2, 3)]
+    assert all(r.key == receipt_key(r.source, None) for r in got)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(Receipt).values(source="/收件/断链1.xlsx", original_name="断链1.xlsx",
+                                            problem="x", key=receipt_key("/收件/断链1.xlsx", None)))
+    engine.dispose()
