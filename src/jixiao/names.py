@@ -8,8 +8,12 @@ accepts.  `display_name` turns such a name into text for people (GB18030 -- a su
 from __future__ import annotations
 
 import os
+import re
 
 __all__ = ["clip", "display_name", "is_clean", "raw_name"]
+
+# C0 controls but tab and newline, DEL and C1: an ESC in a file name could drive the terminal
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def raw_name(name: str | bytes | os.PathLike) -> bytes:
@@ -40,5 +44,7 @@ def display_name(name: str | bytes | os.PathLike) -> str:
 
 
 def clip(text: str, limit: int = 200) -> str:
-    """At most `limit` characters of a unit-supplied string, for echoing it in a message."""
+    """A unit-supplied string fit to echo: at most `limit` characters, control characters
+    (terminal escapes) shown as U+FFFD."""
+    text = _CONTROL.sub("\ufffd", text)
     return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 个字符）"

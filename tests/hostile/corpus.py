@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import mailbox
 import os
 import struct
@@ -147,6 +148,9 @@ def _fifo(path: Path) -> None:
 
 GBK_NAME = "福田区自评表（GBK文件名）.xlsx".encode("gbk")
 BAD_BYTES_NAME = b"\xff\xfe\x80\x81-undecodable.xlsx"  # neither UTF-8 nor GB18030
+# terminal escapes in a file name: red text and an OSC 8 hyperlink ("/" cannot be in a name)
+ESCAPE_NAME = "终端\x1b[31m红色\x1b]8;;https:evil.example\x1b\\链接\x1b]8;;\x1b\\.xlsx"
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def cases() -> list[Case]:
@@ -171,6 +175,7 @@ def cases() -> list[Case]:
         Case("超长单位名称.xlsx", 0, None, write(built(dict(GOOD, unit_name=LONG_UNIT)).to_bytes())),
         Case(GBK_NAME, 0, None, write(good)),
         Case(BAD_BYTES_NAME, 0, None, write(good)),
+        Case(ESCAPE_NAME, 0, None, write(good)),
     ]
 
 
@@ -258,8 +263,8 @@ def build_inbox(root: Path) -> tuple[Path, dict[str, bytes | None]]:
     pairs = build_cases(inbox)
     expected: dict[str, bytes | None] = {}
     for case, path in pairs:
-        raw = case.name if isinstance(case.name, bytes) else None
-        shown = f"{inbox}/{_shown(case.name)}"
+        raw = isinstance(case.name, bytes) or CONTROL.search(case.name)
+        shown = f"{inbox}/{CONTROL.sub(chr(0xFFFD), _shown(case.name))}"
         expected[shown] = os.fsencode(path) if raw else None
     good = built(GOOD).to_bytes()
     warned = built(FUTIAN).to_bytes()

@@ -75,13 +75,14 @@ def test_text_report_of_the_whole_corpus(folder) -> None:
     assert proc.returncode == 2
     assert corpus.MARKUP_UNIT in _plain(out)
     assert corpus.LINK_UNIT in _plain(out)
-    assert "\x1b]8;" not in out  # an OSC 8 hyperlink
+    assert "\x1b]8;" not in out  # an OSC 8 hyperlink: neither from a unit name nor from a file name
+    assert "\x1b[31m红色" not in out and "终端\ufffd[31m红色" in out
     assert corpus.BOMB_UNIT not in out
     assert "福田区自评表（GBK文件名）.xlsx" in out and "\ufffd" in out  # the undecodable name, replaced
     assert len(out) < 60_000  # a 32,767-character unit name is clipped
     assert "共 32767 个字符" in _plain(out)
     for case, path in folder:
-        assert corpus._shown(case.name) in _plain(out)
+        assert corpus.CONTROL.sub("\ufffd", corpus._shown(case.name)) in _plain(out)
 
 
 def _plain(text: str) -> str:

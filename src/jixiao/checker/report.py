@@ -16,12 +16,13 @@ from jixiao.names import clip
 
 COLOURS = {ERROR: "red", WARNING: "yellow", NOTE: "cyan"}
 STATUS_COLOURS = {"accepted": "green", "accepted_with_warnings": "yellow", "rejected": "red", "unreadable": "red"}
-MAX_NAME = 80       # characters of a file or unit name echoed
+MAX_FILE = 300      # characters of a file path echoed (a path is at most 4,096 bytes anyway)
+MAX_NAME = 80       # characters of a unit name or a cell reference echoed
 MAX_MESSAGE = 600   # characters of one message echoed (the JSON and the database keep it whole)
 
 
 def print_result(result: CheckResult, console: Console, verbose: bool = False) -> None:
-    head = Text.assemble((clip(result.file, MAX_NAME), "bold"), "：",
+    head = Text.assemble((clip(result.file, MAX_FILE), "bold"), "：",
                          (STATUS_TEXT[result.status], STATUS_COLOURS[result.status]))
     if result.status == "unreadable":
         # a refused file: nothing read from it is shown, only why it was refused
