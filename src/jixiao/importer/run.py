@@ -1,7 +1,10 @@
 """`jixiao import`: every file of a batch checked, scored, stored and archived.
 
-- Workbooks are checked in a process pool (`jobs`), with a bounded window of files in flight,
-  so memory stays flat whatever the batch size.
+- Workbooks are checked in a process pool (`jobs`, `importer.pool`), with a bounded window of
+  files in flight, so memory stays flat whatever the batch size.  A worker that dies costs one
+  problem receipt for the file it held; workers exit with the main process.
+- Every receipt has an idempotency key (`schema.receipt_key`, unique): a source recorded by two
+  imports at once, or again by a re-run, is one receipt.
 - Each file is written in its own transaction, after its original is archived; a file whose
   receipt exists is skipped.  An import killed at any point and run again therefore ends in the
   state of one uninterrupted run, and two imports into one database at once do not corrupt it.
