@@ -50,6 +50,7 @@ __all__ = [
     "MAX_RATIO",
     "MAX_TOTAL_BYTES",
     "NOT_REGULAR_FILE",
+    "is_special",
     "SafeXlsx",
     "UnreadableWorkbook",
     "open_xlsx",
@@ -64,8 +65,14 @@ MAX_RATIO = 200                     # uncompressed / compressed ...
 RATIO_FLOOR = 1 * MiB               # ... for members larger than this
 MAX_CENTRAL_DIRECTORY = 4 * MiB     # 2,000 honest entries need ~0.3 MB; bounds zipfile's own parsing
 
-# said by `check` and `import` alike of a FIFO, a device or a socket: opening one would block
+# said by `check` and `import` alike of a FIFO, a device or a socket (`is_special`)
 NOT_REGULAR_FILE = "不是普通文件或文件夹（命名管道、设备等）"
+
+
+def is_special(mode: int) -> bool:
+    """A named pipe, device or socket: opening one can block forever and reading one may never
+    end.  `check` and `import` both refuse such a file by this test, before reading it."""
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -229,7 +236,7 @@ def _read_file(path: str) -> bytes:
             st = os.fstat(f.fileno())
             if stat.S_ISDIR(st.st_mode):
                 raise IsADirectoryError(path)
-            if not stat.S_ISREG(st.st_mode):
+            if is_special(st.st_mode):
                 raise UnreadableWorkbook(path, "not_regular_file",
                                          f"{NOT_REGULAR_FILE}，无法作为工作簿读取；请提交 .xlsx 文件本身")
             declared = st.st_size

@@ -117,7 +117,7 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-from jixiao.checker.safety import NOT_REGULAR_FILE
+from jixiao.checker.safety import NOT_REGULAR_FILE, is_special
 from jixiao.names import display_name, is_clean, raw_name
 
 __all__ = [
@@ -310,10 +310,10 @@ def _expand_path_items(path: Path, display: str, ctx: _Ctx, *, explicit: bool) -
             yield from _expand_maildir(path, display, ctx)
         else:
             yield from _expand_dir(path, display, ctx, explicit=explicit)
-    elif stat.S_ISREG(st.st_mode):
-        yield from _expand_file(path, display, st.st_size, ctx)
-    else:
+    elif is_special(st.st_mode):
         yield SourceProblem(display, f"{NOT_REGULAR_FILE}，未读取")
+    else:
+        yield from _expand_file(path, display, st.st_size, ctx)
 
 
 def _scandir_sorted(path: Path) -> list[os.DirEntry[str]]:
