@@ -625,5 +625,5 @@ def test_every_code_asserted_here_is_documented():
                  "required", "looks_like_yuan", "stale_result", "result_mismatch", "no_cached_values", "names_missing",
                  "layout_changed", "metadata_missing", "protection_removed", "blank_template", "macro_enabled",
                  "external_link", "sheet_added", "cross_check", "empty", "not_spreadsheet", "truncated_zip", "xls",
-                 "encrypted"):
+                 "encrypted", "external_input", "not_regular_file", "corrupt_part", "internal_error"):
         assert f"`{code}`" in text, code

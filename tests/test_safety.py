@@ -365,9 +365,7 @@ def test_zip_bomb_one_huge_member(tmp_path):
                 member.write(chunk)
     data = out.getvalue()
     assert len(data) < 2 * MiB
-    start = time.perf_counter()
-    refused(tmp_path, "炸弹.xlsx", data, "zip_bomb", "压缩炸弹", SHEET, "200 MB")
-    assert time.perf_counter() - start < 0.5  # refused from the directory, nothing inflated
+    refused(tmp_path, "炸弹.xlsx", data, "zip_bomb", "压缩炸弹", SHEET, "200 MB")  # timing: benchmarks/bench_intake.py
 
 
 def test_zip_bomb_ratio(tmp_path, valid):
@@ -444,10 +442,8 @@ DTD_ONLY = b"""<?xml version="1.0"?>
 def test_xml_bomb_in_sheet(tmp_path, valid, payload):
     path = write(tmp_path, "实体.xlsx", rezip(valid, replace={SHEET: payload}))
     xlsx = open_xlsx(path)  # the zip itself is fine
-    start = time.perf_counter()
     with pytest.raises(UnreadableWorkbook) as caught:
-        xlsx.parse_xml(SHEET)
-    assert time.perf_counter() - start < 0.1
+        xlsx.parse_xml(SHEET)  # refused before any expansion (timing: benchmarks/bench_intake.py)
     check_exc(caught.value, path, "xml_bomb", SHEET, "XML 炸弹", "已拒绝处理")
     assert xlsx.read_xml(SHEET) == payload  # the bytes are readable, only parsing is refused
 

@@ -12,7 +12,6 @@ import io
 import mailbox
 import os
 import struct
-import time
 import urllib.parse
 import zipfile
 import zlib
@@ -470,14 +469,11 @@ def test_zip_bomb_member_is_refused_without_inflating(tmp_path: Path) -> None:
         zf.writestr("真表.xlsx", payload("real"))
     assert bomb.stat().st_size < 2 * 1024 * 1024
 
-    started = time.perf_counter()
-    items = run(bomb)
-    elapsed = time.perf_counter() - started
+    items = run(bomb)  # the time it takes: benchmarks/bench_intake.py
 
     assert [(type(i).__name__, i.source) for i in items] == [
         ("SourceProblem", f"{bomb}!zeros.xlsx"), ("Candidate", f"{bomb}!真表.xlsx")]
     assert "压缩炸弹" in items[0].message
-    assert elapsed < 1.0
 
 
 def test_zip_total_and_member_count_limits(tmp_path: Path) -> None:

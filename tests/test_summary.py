@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -305,7 +304,8 @@ def test_empty_database(tmp_path: Path) -> None:
     assert len(_rows(wb["汇总"])) == 2
 
 
-def test_ten_thousand_submissions_in_seconds(tmp_path: Path) -> None:
+def test_ten_thousand_submissions(tmp_path: Path) -> None:
+    """Ten thousand rows are all written (the time it takes: benchmarks/bench_intake.py)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'big.db'}")
     upgrade(engine)
     n = 10_000
@@ -326,11 +326,8 @@ def test_ten_thousand_submissions_in_seconds(tmp_path: Path) -> None:
         s.execute(insert(Submission), subs)
         s.execute(insert(IndicatorScore), scores)
     out = tmp_path / "big.xlsx"
-    start = time.perf_counter()
     stats = write_summary(engine, out, FW)
-    elapsed = time.perf_counter() - start
     assert stats.submissions == n and stats.ranked == n
-    assert elapsed < 20, f"{elapsed:.1f} s"  # a few seconds on an ordinary machine
     wb = load_workbook(out, read_only=True)
     assert sum(1 for _ in wb["汇总"].iter_rows(values_only=True)) == n + 2
     wb.close()

@@ -52,7 +52,7 @@ def template(output: Path, framework_source: str | None, year: int | None, unit:
 @click.option("--framework", "framework_source", default=None, help=FRAMEWORK_HELP)
 def fill(data_file: Path, output: Path, framework_source: str | None) -> None:
     """由数据文件（YAML/JSON，键为字段 id）生成已填报的自评表。"""
-    from jixiao.data import DataError, load_data
+    from jixiao.data import DataError, load_data, missing_required
     from jixiao.workbook.generator import build_workbook
 
     fw = _framework(framework_source)
@@ -64,6 +64,11 @@ def fill(data_file: Path, output: Path, framework_source: str | None) -> None:
     built.save(output)
     click.echo(f"已生成 {output}：总得分 {built.values['total']:.2f}（{built.values['grade']}），"
                f"审核：{built.values['checks.summary']}")
+    missing = missing_required(fw, data)
+    if missing:
+        lines = [f"  {f.id}“{f.label}”（{built.inputs[f.id].sheet}!{built.inputs[f.id].coord}）"
+                 for f in missing if f.id in built.inputs]
+        _fail(f"{data_file}：缺少 {len(missing)} 个必填字段，工作簿中这些单元格为空，审核将报错：\n" + "\n".join(lines))
 
 
 @main.command()
@@ -138,12 +143,18 @@ def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framewo
     if annotate is not None:
         from jixiao.checker.annotate import annotate as write_annotated
 
+        from jixiao.names import display_name
+
         for f, r in zip(files, results):
             if r.status == "unreadable":
                 continue
-            target = annotate if len(files) == 1 else annotate / f"{f.stem}-校验.xlsx"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_annotated(f, r, target)
+            target = annotate if len(files) == 1 else annotate / f"{display_name(f.stem)}-校验.xlsx"
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_annotated(f, r, target)
+            except Exception as exc:  # noqa: BLE001 - the verdict below must never be lost
+                click.echo(f"{display_name(f)}：未能生成标注副本 {display_name(target)}（{type(exc).__name__}: "
+                           f"{str(exc)[:200]}）；审核结果不受影响", err=True)
     if as_json:
         import json
 
@@ -202,7 +213,9 @@ def _write_summary(url: str, output: Path, console) -> None:
     engine = make_engine(url)
     upgrade(engine)
     write_summary(engine, output)
-    console.print(f"汇总表已生成：{output}")
+    from rich.text import Text
+
+    console.print(Text(f"汇总表已生成：{output}"))
 
 
 @main.command()

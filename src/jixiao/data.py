@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,19 +47,81 @@ def read_data_file(path: str | Path) -> dict[str, Any]:
         raise DataError([DataIssue(source, "", "文件不是 UTF-8 编码的文本")]) from None
     except OSError as exc:
         raise DataError([DataIssue(source, "", f"无法读取（{exc.strerror}）")]) from None
+    duplicates: list[DataIssue] = []
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            data = json.loads(text, object_pairs_hook=_JsonPairs(source, text, duplicates))
+        else:
+            data = yaml.load(text, Loader=_loader(source, duplicates))  # noqa: S506 - a SafeLoader subclass
     except json.JSONDecodeError as exc:
         raise DataError([DataIssue(source, "", f"JSON 格式错误：第{exc.lineno}行第{exc.colno}列 {exc.msg}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"第{mark.line + 1}行第{mark.column + 1}列 " if mark else ""
         raise DataError([DataIssue(source, "", f"YAML 格式错误：{at}{getattr(exc, 'problem', exc)}")]) from None
+    if duplicates:
+        raise DataError(duplicates)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise DataError([DataIssue(source, "", "内容应为“字段 id: 值”的映射")])
     return {str(k): v for k, v in data.items()}
+
+
+def _duplicate(source: str, key: str, first: int, second: int) -> DataIssue:
+    return DataIssue(source, key, f"出现了两次（第{first}行和第{second}行），不知以哪一行为准；请删除其中一行")
+
+
+def _loader(source: str, duplicates: list[DataIssue]) -> type[yaml.SafeLoader]:
+    """A SafeLoader that reports a key given twice in one mapping (PyYAML keeps the last)."""
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            lines: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                try:
+                    key = self.construct_object(key_node, deep=True)
+                    hash(key)
+                except (TypeError, yaml.YAMLError):
+                    continue
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    duplicates.append(_duplicate(source, str(key), lines[key], line))
+                else:
+                    lines[key] = line
+            return super().construct_mapping(node, deep)
+
+    return Loader
+
+
+class _JsonPairs:
+    """object_pairs_hook: a key given twice in one JSON object is an error naming both lines."""
+
+    def __init__(self, source: str, text: str, duplicates: list[DataIssue]):
+        self.source, self.text, self.duplicates = source, text, duplicates
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                lines = self._lines(key)
+                first, second = (lines + [0, 0])[:2]
+                self.duplicates.append(_duplicate(self.source, key, first, second))
+            seen.add(key)
+        return dict(pairs)
+
+    def _lines(self, key: str) -> list[int]:
+        pattern = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
+        lines = [self.text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(self.text)]
+        if len(lines) < 2:  # written with \u escapes
+            pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:")
+            lines = [self.text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(self.text)]
+        return lines
+
+
+def missing_required(framework: Framework, values: dict[str, Any]) -> list[Field]:
+    """The required fields a data file leaves empty (a workbook is still made: 审核 flags them)."""
+    return [f for f in framework.fields.values() if f.required and values.get(f.id) is None]
 
 
 def _option_hint(value: str, options: tuple[str, ...]) -> str:

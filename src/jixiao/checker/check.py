@@ -6,6 +6,7 @@ and `check_xlsx` (an already opened file) return a `CheckResult`; nothing here p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
 from jixiao.checker.workbook_xml import (
     SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
 )
+from jixiao.names import clip, display_name
 from jixiao.numeric import same_cell_value
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
@@ -27,6 +29,9 @@ from jixiao.workbook.identity import (
 )
 
 Position = tuple[str, str]  # (sheet, coordinate)
+# a reference into another workbook as Excel stores it ([1]Sheet!A1, '[1]Sheet'!A1) or as typed
+# ([book.xlsx]Sheet!A1, 'C:\\dir\\[book.xlsx]Sheet'!A1); outside string literals
+_EXTERNAL_REF = re.compile(r"""^(?:[^"]|"[^"]*")*?\[[^\]]+\][^!]*!""")
 # Below this share of intact formulas at the template's positions, the layout is not "verifiably
 # unchanged" and reading by position would risk reading the wrong cells.
 LAYOUT_VERIFIED = 0.9
@@ -35,13 +40,14 @@ LAYOUT_VERIFIED = 0.9
 # --------------------------------------------------------------------------- entry points
 
 def check_file(path: str | Path, frameworks: Iterable[Framework] = ()) -> CheckResult:
-    result = CheckResult(file=str(path))
+    shown = display_name(path)  # a GBK file name must not break a UTF-8 terminal or JSON
+    result = CheckResult(file=shown)
     try:
         xlsx = open_xlsx(path)
     except UnreadableWorkbook as exc:
         result.add(ERROR, exc.kind, exc.message)
         return result
-    return check_xlsx(xlsx, str(path), frameworks, result)
+    return check_xlsx(xlsx, shown, frameworks, result)
 
 
 def check_xlsx(xlsx: SafeXlsx, name: str, frameworks: Iterable[Framework] = (),
@@ -50,10 +56,11 @@ def check_xlsx(xlsx: SafeXlsx, name: str, frameworks: Iterable[Framework] = (),
     result.sha256 = xlsx.sha256
     try:
         book = read_workbook(xlsx)
+        xlsx.refuse_dtd()  # in every part, also those only other libraries (--annotate) would parse
     except UnreadableWorkbook as exc:
         result.add(ERROR, exc.kind, exc.message)
         return result
-    except (KeyError, ValueError, IndexError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001
         # a zip that passed the safety checks but whose parts are not what Excel writes
         result.add(ERROR, "malformed", f"工作簿结构不完整或已损坏（{type(exc).__name__}: {exc}），请在 Excel 或 WPS 中打开后重新保存")
         return result
@@ -72,10 +79,20 @@ def check_book(book: WorkbookView, result: CheckResult, frameworks: Iterable[Fra
     try:
         _Check(book, result, list(frameworks)).run()
     except UnreadableWorkbook as exc:  # a part found damaged when it was read
-        result.status = UNREADABLE
-        result.messages = [m for m in result.messages if m.level != NOTE]
-        result.add(ERROR, exc.kind, exc.message)
+        _refused(result, exc.kind, exc.message)
+    except Exception as exc:  # noqa: BLE001 - hostile input must end in a verdict, not a traceback
+        _refused(result, "internal_error",
+                 f"检查时发生内部错误（{type(exc).__name__}: {clip(str(exc), 200)}），请将此文件反馈给开发者")
     return result.settle()
+
+
+def _refused(result: CheckResult, kind: str, message: str) -> None:
+    """Unreadable after all: nothing read before the damage was found is kept (no unit name,
+    no score), only why."""
+    file, sha256 = result.file, result.sha256
+    result.__init__(file=file, sha256=sha256)  # type: ignore[misc]
+    result.status = UNREADABLE
+    result.add(ERROR, kind, message)
 
 
 # --------------------------------------------------------------------------- the check
@@ -168,11 +185,18 @@ class _Check:
             return pos  # the usual case: every cell where the template put it
         template = _metadata_map(book) or _template_positions(fw)
         if missing:
-            share = self._intact_share(template)
+            share, worst = self._intact_share(template)
+            gone = sorted({template[i][0] for i in missing if i in template} - set(book.sheets))
+            if gone:
+                sheets = "、".join(f"“{g}”" for g in gone)
+                r.add(ERROR, "layout_changed",
+                      f"工作簿缺少 {len(missing)} 个单元格名称：工作表{sheets}已被删除，无法读取其中的数据："
+                      "请在原模板中填报，不要删除工作表", sheet=gone[0])
+                return None
             if share < LAYOUT_VERIFIED:
                 r.add(ERROR, "layout_changed",
-                      f"工作簿缺少 {len(missing)} 个单元格名称，且版式与模板不同（有工作表仅 {share:.0%} 的内容位于模板位置），"
-                      "无法可靠读取：请在原模板中填报，不要另存为其他格式或删除、移动行列")
+                      f"工作簿缺少 {len(missing)} 个单元格名称，且版式与模板不同（工作表“{worst}”仅 {share:.0%} 的内容位于模板位置），"
+                      "无法可靠读取：请在原模板中填报，不要另存为其他格式或删除、移动行列", sheet=worst)
                 return None
             for i in missing:
                 pos[i] = template[i]
@@ -183,7 +207,7 @@ class _Check:
             r.add(NOTE, "cells_moved", f"{moved} 个单元格的位置与模板不同（插入或删除了行列）：已按名称读取，不影响评分")
         return pos
 
-    def _intact_share(self, template: dict[str, Position]) -> float:
+    def _intact_share(self, template: dict[str, Position]) -> tuple[float, str]:
         """How much of the template is where the template put it, on the worst sheet:
         formulas (rebuilt for those positions) and the row label beside every input.  Both,
         because a row inserted on an input sheet moves inputs but no formula; per sheet,
@@ -206,7 +230,7 @@ class _Check:
             raw = self.book.cell(*where)
             count(where[0], raw is not None and bool(raw.formula)
                   and normalise_formula(raw.formula) == normalise_formula(cell.expr.excel(refs)))
-        return min((ok / n for ok, n in tally.values()), default=0.0)
+        return min(((ok / n, sheet) for sheet, (ok, n) in tally.items()), default=(0.0, ""))
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -217,8 +241,14 @@ class _Check:
             sheet, coord = self.positions[fid]
             raw = self.book.cell(sheet, coord)
             where = {"sheet": sheet, "cell": coord, "field": fid, "label": field.label}
+            if raw is not None and raw.formula and _EXTERNAL_REF.search(raw.formula):
+                # what the external_link warning promises: external data is not counted
+                r.add(ERROR, "external_input",
+                      f"{sheet}!{coord}“{field.label}”的值取自外部链接（={clip(raw.formula, 120)}）：外部数据不计入评分，"
+                      "按未填写处理；请直接填写数值", **where)
+                continue
             if raw is not None and raw.formula:
-                r.add(NOTE, "input_formula", f"“{field.label}”填写的是公式（={raw.formula}），按其计算结果读取", **where)
+                r.add(NOTE, "input_formula", f"“{field.label}”填写的是公式（={clip(raw.formula, 120)}），按其计算结果读取", **where)
             found = raw.value if raw is not None else None
             outcome = normalise(field, found)
             if isinstance(outcome, Invalid):
@@ -267,7 +297,7 @@ class _Check:
         fw, book, r = self.fw, self.book, self.result
         expected_formulas = _expected_formulas(fw, tuple(sorted(self.positions.items())))
         cached = book.has_cached_values([self.positions[c.id] for c in computed_cells(fw)])
-        self.invalid = any(m.code == "invalid_value" for m in r.messages)
+        self.invalid = any(m.code in ("invalid_value", "external_input") for m in r.messages)
         if cached and self.invalid:
             r.add(NOTE, "comparison_skipped", "存在无效输入：修正后再比对工作簿结果与重新计算结果（各指标的重新计算按该项未填写计）")
         if not cached:

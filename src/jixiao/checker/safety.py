@@ -29,6 +29,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import struct
 import zipfile
 import xml.etree.ElementTree as _FastET
@@ -48,6 +49,8 @@ __all__ = [
     "MAX_MEMBER_BYTES",
     "MAX_RATIO",
     "MAX_TOTAL_BYTES",
+    "NOT_REGULAR_FILE",
+    "is_special",
     "SafeXlsx",
     "UnreadableWorkbook",
     "open_xlsx",
@@ -61,6 +64,15 @@ MAX_MEMBER_BYTES = 50 * MiB         # one member, uncompressed
 MAX_RATIO = 200                     # uncompressed / compressed ...
 RATIO_FLOOR = 1 * MiB               # ... for members larger than this
 MAX_CENTRAL_DIRECTORY = 4 * MiB     # 2,000 honest entries need ~0.3 MB; bounds zipfile's own parsing
+
+# said by `check` and `import` alike of a FIFO, a device or a socket (`is_special`)
+NOT_REGULAR_FILE = "不是普通文件或文件夹（命名管道、设备等）"
+
+
+def is_special(mode: int) -> bool:
+    """A named pipe, device or socket: opening one can block forever and reading one may never
+    end.  `check` and `import` both refuse such a file by this test, before reading it."""
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -80,6 +92,8 @@ _ENCRYPTED_PACKAGE = _u16("EncryptedPackage")
 _WORD_STREAM = _u16("WordDocument")
 _PPT_STREAM = _u16("PowerPoint Document")
 _EXCEL_STREAMS = (_u16("Workbook"), _u16("Book"))
+# "<!DOCTYPE" / "<!ENTITY" in UTF-8 and in UTF-16 (an XML part may be either)
+_DTD_MARKERS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in ("utf-8", "utf-16-le", "utf-16-be"))
 _EXTERNAL_LINK = re.compile(r"^xl/externalLinks/([^/]+\.xml)$")
 # bytes that do not occur in text files (everything below 0x20 except \t \n \f \r and ESC)
 _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
@@ -164,6 +178,20 @@ class SafeXlsx:
                 self.path, "corrupt_xml",
                 f"工作簿内部的 {name} 不是有效的 XML{where}，文件已损坏；请在 Excel 或 WPS 中打开后重新另存为 .xlsx") from None
 
+    def refuse_dtd(self) -> None:
+        """Refuse a DTD or entity declaration in ANY XML part, also those the checker never
+        parses itself (docProps/core.xml, styles.xml ...) but openpyxl would (``--annotate``):
+        Excel and WPS never write one.  Reads every XML part (capped, CRC-checked)."""
+        for name, info in self._infos.items():
+            if not name.lower().endswith((".xml", ".rels", ".vml")) or info.is_dir():
+                continue
+            raw = self.read_xml(name)
+            if any(marker in raw for marker in _DTD_MARKERS):
+                raise UnreadableWorkbook(
+                    self.path, "xml_bomb",
+                    f"工作簿内部的 {name} 含有 DTD 或实体定义（Excel/WPS 从不生成，疑似恶意构造的“XML 炸弹”），已拒绝处理；"
+                    "请确认文件来源，并在 Excel 或 WPS 中重新另存为 .xlsx")
+
     def verify(self) -> None:
         """Read every member (capped, CRC-checked): for callers that hand `data` to another
         reader and want corruption reported by us first."""
@@ -201,8 +229,17 @@ def open_xlsx_bytes(data: bytes, shown: str) -> SafeXlsx:
 
 def _read_file(path: str) -> bytes:
     try:
-        with open(path, "rb") as f:
-            declared = os.fstat(f.fileno()).st_size
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; non-regular files are
+        # refused from fstat before anything is read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(path)
+            if is_special(st.st_mode):
+                raise UnreadableWorkbook(path, "not_regular_file",
+                                         f"{NOT_REGULAR_FILE}，无法作为工作簿读取；请提交 .xlsx 文件本身")
+            declared = st.st_size
             if declared > MAX_FILE_BYTES:
                 raise UnreadableWorkbook(path, "too_large", _too_large(declared))
             data = f.read(MAX_FILE_BYTES + 1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook
+from jixiao.names import clip
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -75,11 +76,20 @@ class RawSheet:
 
     def cell(self, coord: str) -> RawCell | None:
         element = self._load().get(coord)
-        return None if element is None else _cell(element, self._shared)
+        return None if element is None else self._decode(element)
 
     @property
     def cells(self) -> dict[str, RawCell]:
-        return {r: cell for r, c in self._load().items() if (cell := _cell(c, self._shared)) is not None}
+        return {r: cell for r, c in self._load().items() if (cell := self._decode(c)) is not None}
+
+    def _decode(self, element: Any) -> RawCell | None:
+        try:
+            return _cell(element, self._shared)
+        except _BadSharedString as exc:
+            raise UnreadableWorkbook(
+                self._xlsx.path, "corrupt_part",
+                f"工作簿内部的 {self.part} 已损坏：单元格 {clip(str(element.get('r')), 20)} 引用的共享字符串 "
+                f"{clip(exc.index, 20)} 不存在（共 {len(self._shared)} 个）；请在 Excel 或 WPS 中打开后重新另存为 .xlsx") from None
 
     @property
     def protected(self) -> bool:
@@ -95,7 +105,7 @@ class RawSheet:
         if cut < 0:
             return self.cells
         root = self._xlsx.parse_xml(self.part, raw[:cut] + b"</sheetData></worksheet>")
-        return {c.get("r"): cell for c in root.iter(f"{NS}c") if (cell := _cell(c, self._shared)) is not None}
+        return {c.get("r"): cell for c in root.iter(f"{NS}c") if (cell := self._decode(c)) is not None}
 
 
 @dataclass
@@ -158,6 +168,12 @@ def _shared_strings(xlsx: SafeXlsx) -> list[str]:
     return ["".join(t.text or "" for t in si.iter(f"{NS}t")) for si in xlsx.parse_xml("xl/sharedStrings.xml").iter(f"{NS}si")]
 
 
+class _BadSharedString(Exception):
+    def __init__(self, index: str):
+        super().__init__(index)
+        self.index = index
+
+
 def _cell(c: Any, shared: list[str]) -> RawCell | None:
     t = c.get("t") or "n"
     f = c.find(f"{NS}f")
@@ -173,7 +189,13 @@ def _cell(c: Any, shared: list[str]) -> RawCell | None:
     elif text is None or (text == "" and t != "str"):
         value = None
     elif t == "s":
-        value = shared[int(text)]
+        try:
+            index = int(text)
+            if index < 0:
+                raise IndexError(index)
+            value = shared[index]
+        except (ValueError, IndexError):
+            raise _BadSharedString(text) from None
     elif t in ("str", "e"):
         value = text
     elif t == "b":

@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import (
-    Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, create_engine, event,
+    Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, create_engine,
+    event,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,9 +61,14 @@ class Receipt(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))  # None: the source itself could not be read
     received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
-    problem: Mapped[str | None] = mapped_column(Text)  # why a source yielded no file
+    problem: Mapped[str | None] = mapped_column(Text)  # why a source yielded no file (or could not be checked)
+    # idempotency: one receipt per (path bytes, source, content), also for sources without
+    # content, where (source, NULL) would not be unique (schema.receipt_key; migration 0002)
+    key: Mapped[str] = mapped_column(String(64))
+    source_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)  # the path when not valid UTF-8
 
-    __table_args__ = (UniqueConstraint("source", "sha256", name="uq_receipts_source_sha256"),)
+    __table_args__ = (UniqueConstraint("source", "sha256", name="uq_receipts_source_sha256"),
+                      Index("uq_receipts_key", "key", unique=True))
 
 
 class InputValue(Base):

@@ -1,7 +1,10 @@
 """`jixiao import`: every file of a batch checked, scored, stored and archived.
 
-- Workbooks are checked in a process pool (`jobs`), with a bounded window of files in flight,
-  so memory stays flat whatever the batch size.
+- Workbooks are checked in a process pool (`jobs`, `importer.pool`), with a bounded window of
+  files in flight, so memory stays flat whatever the batch size.  A worker that dies costs one
+  problem receipt for the file it held; workers exit with the main process.
+- Every receipt has an idempotency key (`schema.receipt_key`, unique): a source recorded by two
+  imports at once, or again by a re-run, is one receipt.
 - Each file is written in its own transaction, after its original is archived; a file whose
   receipt exists is skipped.  An import killed at any point and run again therefore ends in the
   state of one uninterrupted run, and two imports into one database at once do not corrupt it.
@@ -14,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,7 +30,8 @@ from sqlalchemy.orm import Session
 from jixiao.checker.result import ACCEPTED, REJECTED, UNREADABLE, WARNED, CheckResult
 from jixiao.importer import archive
 from jixiao.importer.db import IndicatorScore, InputValue, Message, Receipt, Submission, archive_root, make_engine
-from jixiao.importer.schema import upgrade
+from jixiao.importer.pool import CheckPool, WorkerDied
+from jixiao.importer.schema import receipt_key, upgrade
 from jixiao.importer.sources import Candidate, SourceProblem, iter_sources
 
 STATUSES = (ACCEPTED, WARNED, REJECTED, UNREADABLE)
@@ -65,6 +69,13 @@ def _check(name: str, data: bytes) -> CheckResult:
         result.status = UNREADABLE
         result.add("错误", "internal_error", f"检查时发生内部错误（{type(exc).__name__}: {exc}），请将此文件反馈给开发者")
         return result
+
+
+CHECK_TIMEOUT = 600.0  # seconds for one file in a worker; a check takes milliseconds
+
+
+def _check_in_worker(name: str, data: bytes) -> CheckResult:
+    return _check(name, data)  # looked up when called: tests replace `_check` to poison a worker
 
 
 def _warm_up() -> None:
@@ -123,7 +134,8 @@ def _write_one(session: Session, root: Path, cand: Candidate, result: CheckResul
         ).values(received_at=cand.received))
     session.execute(insert(Receipt).values(
         source=cand.source, original_name=cand.original_name, sha256=cand.sha256,
-        received_at=cand.received, submission_id=sub_id))
+        received_at=cand.received, submission_id=sub_id,
+        key=receipt_key(cand.source, cand.sha256, cand.path_bytes), source_bytes=cand.path_bytes))
     unit, year = session.execute(select(Submission.unit_name, Submission.year).where(Submission.id == sub_id)).one()
     _refresh_current(session, unit, year)
     return outcome
@@ -188,12 +200,31 @@ def _utc_naive(when: datetime | None) -> datetime:
 
 
 def _record_problem(engine: Engine, problem: SourceProblem, stats: ImportStats) -> None:
-    with Session(engine) as session, session.begin():
-        exists = session.scalar(select(Receipt.id).where(Receipt.source == problem.source, Receipt.sha256.is_(None)))
-        if exists is None:
-            session.execute(insert(Receipt).values(source=problem.source, original_name=Path(problem.source).name,
-                                                   sha256=None, problem=problem.message))
+    _insert_receipt_once(engine, source=problem.source, original_name=Path(problem.source).name, sha256=None,
+                         problem=problem.message, source_bytes=problem.path_bytes)
     stats.problems += 1
+
+
+def _record_worker_death(engine: Engine, cand: Candidate, died: WorkerDied | Exception, stats: ImportStats) -> None:
+    """A file whose check never finished: one receipt with its content hash and the reason, so a
+    re-run does not feed the same poison file to a worker again."""
+    message = died.message if isinstance(died, WorkerDied) else f"检查时发生内部错误（{died}），请将此文件反馈给开发者"
+    _insert_receipt_once(engine, source=cand.source, original_name=cand.original_name, sha256=cand.sha256,
+                         received_at=_utc(cand.received), problem=message, source_bytes=cand.path_bytes)
+    stats.problems += 1
+
+
+def _insert_receipt_once(engine: Engine, **values: object) -> None:
+    """INSERT … ON CONFLICT (key) DO NOTHING: two imports recording the same source at once
+    leave one receipt, on SQLite and PostgreSQL alike."""
+    values["key"] = receipt_key(values["source"], values["sha256"], values.get("source_bytes"))
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(engine.dialect.name)
+    with Session(engine) as session, session.begin():
+        if dialect is None:  # another database: check first (not race-free, the unique index still holds)
+            if session.scalar(select(Receipt.id).where(Receipt.key == values["key"])) is None:
+                session.execute(insert(Receipt).values(**values))
+        else:
+            session.execute(dialect.insert(Receipt).values(**values).on_conflict_do_nothing(index_elements=["key"]))
 
 
 # --------------------------------------------------------------------------- the batch
@@ -231,28 +262,30 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
             _write(engine, root, cand, _result_for(engine, cand), stats)
             _report()
     else:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_warm_up) as pool:
-            pending: dict[Future, Candidate] = {}
+        with CheckPool(jobs, _check_in_worker, initializer=_warm_up, timeout=CHECK_TIMEOUT) as pool:
+            pending: dict[int, Candidate] = {}
             for cand in todo():
                 if _stored(engine, cand.sha256):
                     _write(engine, root, cand, None, stats)
                     _report()
                     continue
-                pending[pool.submit(_check, cand.original_name, cand.data)] = cand
+                pending[pool.submit(cand.original_name, cand.data)] = cand
                 if len(pending) >= window:
-                    _drain(engine, root, pending, stats, _report, wait_all=False)
-            _drain(engine, root, pending, stats, _report, wait_all=True)
+                    _drain(engine, root, pool, pending, stats, _report, wait_all=False)
+            _drain(engine, root, pool, pending, stats, _report, wait_all=True)
     engine.dispose()
     return stats
 
 
-def _drain(engine: Engine, root: Path, pending: dict[Future, Candidate], stats: ImportStats,
+def _drain(engine: Engine, root: Path, pool: CheckPool, pending: dict[int, Candidate], stats: ImportStats,
            report: Callable[[], None], wait_all: bool) -> None:
     while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            cand = pending.pop(fut)
-            _write(engine, root, cand, fut.result(), stats)
+        for ticket, outcome in pool.wait_any():
+            cand = pending.pop(ticket)
+            if isinstance(outcome, (WorkerDied, Exception)):
+                _record_worker_death(engine, cand, outcome, stats)
+            else:
+                _write(engine, root, cand, outcome, stats)
             report()
         if not wait_all:
             return

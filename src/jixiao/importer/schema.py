@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 from pathlib import Path
 
 from alembic import command
@@ -44,6 +45,14 @@ def _upgrade(engine: Engine) -> None:
         except (OperationalError, ProgrammingError):
             if attempt == 2:
                 raise
+
+
+def receipt_key(source: str, sha256: str | None, source_bytes: bytes | None = None) -> str:
+    """The receipt's idempotency key: the same input given twice, or to two imports at once,
+    is one receipt (a unique index on both databases; NULL contents compare unequal in a
+    UNIQUE(source, sha256), so that constraint alone lets problem receipts multiply)."""
+    raw = (source_bytes or b"") + b"\0" + source.encode("utf-8", "surrogateescape") + b"\0" + (sha256 or "-").encode()
+    return hashlib.sha256(raw).hexdigest()
 
 
 def tables(engine: Engine) -> set[str]:

@@ -76,6 +76,13 @@ Dates: `Candidate.received` is the email's Date header as a timezone-aware datet
 header is missing or unparseable.  For attachments of a forwarded or attached mail it is
 the Date of the outermost mail that has one -- when the bureau received it.
 
+Hostile names: a file-system name that is not valid UTF-8 (GBK bytes from a Windows share or
+``unzip`` without ``-O``) is shown decoded (GB18030, else with U+FFFD) and its path kept as bytes
+in ``path_bytes``; an archive member whose name is absolute or contains ``..`` is a
+SourceProblem, never read (nothing here writes a member name to disk, and none ever should);
+a control character in a name (NUL included) becomes U+FFFD (a file-system path with one is
+also kept as bytes).
+
 Deduplication is NOT done here: the same attachment sent twice (or present in a mail and
 in a folder) yields two Candidates with the same ``sha256``; the importer dedups.
 
@@ -110,6 +117,9 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
+from jixiao.checker.safety import NOT_REGULAR_FILE, is_special
+from jixiao.names import display_name, is_clean, raw_name
+
 __all__ = [
     "Candidate",
     "Limits",
@@ -135,6 +145,9 @@ class Candidate:
     data: bytes = field(repr=False)
     received: datetime | None
     sha256: str
+    # the file-system path it came from, as bytes, when that path is not valid UTF-8 (then
+    # ``source`` shows it decoded as GB18030 or with replacement characters)
+    path_bytes: bytes | None = None
 
     @classmethod
     def of(cls, source: str, original_name: str, data: bytes, received: datetime | None = None) -> Candidate:
@@ -147,6 +160,7 @@ class SourceProblem:
 
     source: str
     message: str
+    path_bytes: bytes | None = None  # as for Candidate
 
 
 Item = Candidate | SourceProblem
@@ -174,8 +188,25 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str
         paths = [paths]
     ctx = _Ctx(limits or Limits())
     for raw in paths:
-        display = os.fspath(raw)
-        yield from _guard(display, _expand_path(Path(display), display, ctx, explicit=True))
+        path = Path(os.fsdecode(raw))
+        display = display_name(path)
+        for item in _guard(display, _expand_path(path, display, ctx, explicit=True)):
+            yield _storable(item)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _storable(item: Item) -> Item:
+    """Text every database, terminal and spreadsheet takes: no undecodable bytes (a name from a
+    mail header the parser kept as surrogate escapes), no control characters (PostgreSQL refuses
+    NUL in text, openpyxl refuses the others in a cell); they become U+FFFD."""
+    fixed = {}
+    for attr in ("source", "original_name"):
+        value = getattr(item, attr, None)
+        if value is not None and (not is_clean(value) or _CONTROL.search(value)):
+            fixed[attr] = _CONTROL.sub("\ufffd", display_name(value))
+    return replace(item, **fixed) if fixed else item
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,6 +284,16 @@ def _ext(name: str) -> str:
 
 
 def _expand_path(path: Path, display: str, ctx: _Ctx, *, explicit: bool) -> Iterator[Item]:
+    items = _expand_path_items(path, display, ctx, explicit=explicit)
+    if is_clean(os.fspath(path)) and not _CONTROL.search(os.fspath(path)):
+        yield from items
+        return
+    raw = raw_name(path)  # kept losslessly with what this path yields (deeper paths keep their own)
+    for item in items:
+        yield item if item.path_bytes is not None else replace(item, path_bytes=raw)
+
+
+def _expand_path_items(path: Path, display: str, ctx: _Ctx, *, explicit: bool) -> Iterator[Item]:
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -269,10 +310,10 @@ def _expand_path(path: Path, display: str, ctx: _Ctx, *, explicit: bool) -> Iter
             yield from _expand_maildir(path, display, ctx)
         else:
             yield from _expand_dir(path, display, ctx, explicit=explicit)
-    elif stat.S_ISREG(st.st_mode):
-        yield from _expand_file(path, display, st.st_size, ctx)
+    elif is_special(st.st_mode):
+        yield SourceProblem(display, f"{NOT_REGULAR_FILE}，未读取")
     else:
-        yield SourceProblem(display, "不是普通文件或文件夹（设备、管道等），未读取")
+        yield from _expand_file(path, display, st.st_size, ctx)
 
 
 def _scandir_sorted(path: Path) -> list[os.DirEntry[str]]:
@@ -302,7 +343,7 @@ def _expand_dir(path: Path, display: str, ctx: _Ctx, *, explicit: bool) -> Itera
     for entry in entries:
         if _is_junk(entry.name):
             continue
-        child = os.path.join(display, entry.name)
+        child = os.path.join(display, display_name(entry.name))
         for item in _guard(child, _expand_path(Path(entry.path), child, sub, explicit=False)):
             produced = True
             yield item
@@ -321,8 +362,9 @@ def _read_file(path: Path, display: str, size: int, ctx: _Ctx) -> bytes | Source
 
 def _expand_file(path: Path, display: str, size: int, ctx: _Ctx) -> Iterator[Item]:
     ext = _ext(path.name)
+    name = display_name(path.name)
     if ext == ".zip":
-        yield from _expand_zip(display, path.name, path, ctx)
+        yield from _expand_zip(display, name, path, ctx)
         return
     if ext == ".mbox" or (ext not in _OFFICE_EXTS and _starts_with_from(path)):  # .eml too: several mails
         yield from _expand_mbox(path, display, ctx)
@@ -333,7 +375,7 @@ def _expand_file(path: Path, display: str, size: int, ctx: _Ctx) -> Iterator[Ite
     elif ext == ".eml":
         yield from _expand_mail_bytes(display, data, ctx)
     else:
-        yield Candidate.of(display, path.name, data, None)
+        yield Candidate.of(display, name, data, None)
 
 
 def _starts_with_from(path: Path) -> bool:
@@ -406,6 +448,16 @@ def _unicode_path_extra(extra: bytes, raw_name: bytes) -> str | None:
     return None
 
 
+def _traversal(member: str) -> str:
+    """Why a member name points outside the archive ("" when it does not)."""
+    parts = re.split(r"[/\\]", member)
+    if member.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", member):
+        return "是绝对路径"
+    if ".." in parts:
+        return "含有“..”"
+    return ""
+
+
 def _basename(name: str) -> str:
     return re.split(r"[/\\]", name.rstrip("/\\"))[-1]
 
@@ -443,10 +495,16 @@ def _expand_zip(source: str, name: str, file: Path | bytes, ctx: _Ctx) -> Iterat
             if info.is_dir():
                 continue
             member = _zip_member_name(info)
-            if _is_junk_member(member):
+            traversal = _traversal(member)
+            if not traversal and _is_junk_member(member):
                 continue
             produced = True
             member_source = f"{source}!{member}"
+            if traversal:
+                # never a path written anywhere: reported, as Windows' and Info-ZIP's unzip refuse it
+                yield SourceProblem(member_source, f"压缩包中的文件名{traversal}（疑似路径穿越攻击），未解压；"
+                                                   "请检查压缩包来源，解压后单独发送其中的 .xlsx 文件")
+                continue
             data = _read_member(zf, info, member_source, budget, limits)
             if isinstance(data, SourceProblem):
                 yield data
@@ -510,7 +568,7 @@ def _expand_maildir(path: Path, display: str, ctx: _Ctx) -> Iterator[Item]:
             if _is_junk(entry.name) or not entry.is_file():
                 continue
             produced = True
-            source = os.path.join(folder_display, entry.name)
+            source = os.path.join(folder_display, display_name(entry.name))
             data = _read_file(Path(entry.path), source, entry.stat().st_size, sub)
             if isinstance(data, SourceProblem):
                 yield data
@@ -522,7 +580,7 @@ def _expand_maildir(path: Path, display: str, ctx: _Ctx) -> Iterator[Item]:
         yield SourceProblem(display, f"无法读取文件夹：{_os_error(exc)}")
         return
     for entry in rest:
-        child = os.path.join(display, entry.name)
+        child = os.path.join(display, display_name(entry.name))
         if entry.name in ("cur", "new") or _MAILDIR_META.match(entry.name):
             continue
         if entry.name == "tmp":
@@ -532,7 +590,7 @@ def _expand_maildir(path: Path, display: str, ctx: _Ctx) -> Iterator[Item]:
                 pending = []
             for e in pending:
                 produced = True
-                yield SourceProblem(os.path.join(child, e.name),
+                yield SourceProblem(os.path.join(child, display_name(e.name)),
                                     "maildir 的 tmp/ 中是尚未投递完成的邮件，未读取")
             continue
         if entry.name.startswith(".") and entry.is_dir() and _is_maildir(Path(entry.path)):

@@ -98,6 +98,8 @@ def _title(ws: Worksheet, text: str, width: int, note: str = "") -> int:
 def _input(s: _State, ws: Worksheet, row: int, col: int, f: Field, value: Any) -> None:
     c = _cell(ws, row, col, value, fill=st.INPUT_FILL, fmt=st.NUMBER_FORMATS[f.type],
               align=st.WRAP if f.type == "text" else st.CENTER)
+    if isinstance(value, str) and c.data_type == "f":
+        c.data_type = "s"  # a unit's text that begins with "=" is text, never a live formula
     c.protection = st.UNLOCKED
     s.inputs[f.id] = Placement(ws.title, row, col)
     _validate(s, ws, c.coordinate, f)
