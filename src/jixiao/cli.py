@@ -160,6 +160,68 @@ def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framewo
     sys.exit(max(r.exit_code for r in results))
 
 
+@main.command()
+@click.argument("workbook", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="输出的自评报告 .docx")
+@click.option("--pdf", "as_pdf", is_flag=True, help="同时用 LibreOffice Writer 转换为 PDF（供盖章上传）")
+@click.option("--framework", "framework_sources", multiple=True, help="另外认可的框架文件（可多次）")
+@click.option("--definition", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="自评报告定义文件（默认：框架所用基础数据表的内置定义）")
+@click.option("--db", "url", default=None, help="改为从数据库（jixiao import 导入的提交）生成：数据库 URL")
+@click.option("--unit", default=None, help="与 --db 同用：单位名称")
+@click.option("--year", type=int, default=None, help="与 --db 同用：评价年度（默认最新）")
+def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources: tuple[str, ...],
+           definition: Path | None, url: str | None, unit: str | None, year: int | None) -> None:
+    """由已填报的自评表（或数据库中的提交）生成部门整体绩效自评报告 .docx。
+
+    表格与数字全部取自工作簿的填报数据和评分结果；“报告文字”工作表的内容原样写入，未填写的显示【待填写】。"""
+    from jixiao.framework.spec import FrameworkError
+    from jixiao.selfreport import PdfError, ReportError, load_definition, report_from_database, report_from_workbook
+
+    frameworks = [_framework(src) for src in framework_sources]
+    if (workbook is None) == (url is None):
+        _fail("请给出一个自评表文件，或用 --db 与 --unit 指定数据库中的单位", 2)
+    try:
+        if workbook is not None:
+            if not workbook.exists():
+                _fail(f"{workbook}：文件不存在", 2)
+            from jixiao.checker.check import check_file
+
+            # the definition is read for the framework the workbook uses
+            result = check_file(workbook, frameworks)
+            defn = None
+            if definition is not None and result.framework_id:
+                from jixiao.selfreport.sources import _framework as known_framework
+
+                defn = load_definition(known_framework(result.framework_id, result.framework_version, frameworks,
+                                                       str(workbook)), definition)
+            built, result = report_from_workbook(workbook, frameworks, defn)
+            if result.errors:
+                click.echo(f"注意：{workbook} 审核有错误 {len(result.errors)} 项（运行 jixiao check 查看），"
+                           "报告按其填报数据生成", err=True)
+        else:
+            if not unit:
+                _fail("--db 需要与 --unit 同用", 2)
+            from jixiao.importer.db import make_engine
+
+            built = report_from_database(make_engine(url), unit, year, frameworks=frameworks)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        built.save(output)
+    except (ReportError, FrameworkError) as exc:
+        _fail(str(exc), 2)
+    card = built.card
+    click.echo(f"已生成 {output}：总得分 {card.total:.2f}（{card.grade}），存在的问题 {len(built.problems)} 项"
+               + (f"，待填写 {len(built.placeholders)} 处" if built.placeholders else ""))
+    if as_pdf:
+        from jixiao.selfreport import to_pdf
+
+        try:
+            click.echo(f"已转换 {to_pdf(output)}")
+        except PdfError as exc:
+            _fail(str(exc))
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--db", "url", default=None, help="数据库 URL（默认 sqlite:///jixiao.db；PostgreSQL：postgresql+psycopg://…）")

@@ -88,7 +88,7 @@ def coerce_value(field: Field, value: Any) -> tuple[Any, str | None]:
     if value is None or value == "":
         return None, None
     expected = f"应为{field.allowed()}"
-    if field.type == "text":
+    if field.type in ("text", "longtext"):
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value), None
         return None, f"{expected}，实际为 {_describe(value)}"

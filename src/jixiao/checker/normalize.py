@@ -151,7 +151,7 @@ def normalise(field: Field, raw: object) -> Normalised | Invalid:
     if isinstance(raw, str) and not raw.strip(_STRIP):
         return EMPTY
     kind = field.type
-    if kind == "text":
+    if kind in ("text", "longtext"):
         return _text(raw)
     if kind == "yesno":
         return _yesno(field, raw)

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from jixiao import __version__
 from jixiao.engine import Cell, computed_cells, evaluate, measure_text_id, score_id, text_id, check_id, detail_id
-from jixiao.framework.model import Field, Framework, Table
+from jixiao.framework.model import LONGTEXT_LIMIT, Field, Framework, Table
 from jixiao.workbook import styles as st
 from jixiao.workbook.cached_values import save_with_cached_values
 from jixiao.workbook.identity import (  # noqa: F401  (re-exported for callers of the generator)
@@ -92,7 +92,7 @@ def _title(ws: Worksheet, text: str, width: int, note: str = "") -> int:
 
 def _input(s: _State, ws: Worksheet, row: int, col: int, f: Field, value: Any) -> None:
     c = _cell(ws, row, col, value, fill=st.INPUT_FILL, fmt=st.NUMBER_FORMATS[f.type],
-              align=st.WRAP if f.type == "text" else st.CENTER)
+              align=st.WRAP if f.type == "text" else st.WRAP_TOP if f.type == "longtext" else st.CENTER)
     c.protection = st.UNLOCKED
     s.inputs[f.id] = Placement(ws.title, row, col)
     _validate(s, ws, c.coordinate, f)
@@ -127,6 +127,10 @@ def _validate(s: _State, ws: Worksheet, coord: str, f: Field) -> None:
         key = ("decimal", f"{low:g}-{high:g}")
         make = lambda: DataValidation(type="decimal", operator="between", formula1=f"{low:g}", formula2=f"{high:g}",  # noqa: E731
                                       allow_blank=True)
+    elif f.type == "longtext":
+        key = ("longtext", str(LONGTEXT_LIMIT))
+        make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual",  # noqa: E731
+                                      formula1=str(LONGTEXT_LIMIT), allow_blank=True)
     else:
         key = ("text", "200")
         make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual", formula1="500", allow_blank=True)  # noqa: E731
@@ -214,11 +218,25 @@ def _list(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, A
     row += 1
     for f in table.fields:
         _cell(ws, row, 1, f.label + ("（必填）" if f.required else ""))
+        if f.type == "longtext":
+            row = _longtext(s, ws, row, f, data.get(f.id))
+            continue
         _input(s, ws, row, 2, f, data.get(f.id))
         _cell(ws, row, 3, f.unit, align=st.CENTER)
         _cell(ws, row, 4, f.allowed(), font=st.NOTE_FONT)
         row += 1
     return row
+
+
+def _longtext(s: _State, ws: Worksheet, row: int, f: Field, value: Any) -> int:
+    """A narrative for the 自评报告: one tall cell across the value, unit and hint columns."""
+    ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=4)
+    _input(s, ws, row, 2, f, value)
+    for col in (3, 4):
+        _cell(ws, row, col, None, fill=st.INPUT_FILL)
+    lines = sum(1 + len(part) // 27 for part in str(value or "").split("\n"))
+    ws.row_dimensions[row].height = min(409, max(90, 14 * lines))
+    return row + 1
 
 
 def _grid(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, Any]) -> int:

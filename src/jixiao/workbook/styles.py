@@ -32,6 +32,7 @@ NUMBER_FORMATS = {
     "percent": "0.00%",
     "score": "0.00",
     "text": "@",
+    "longtext": "@",
     "yesno": "@",
     "choice": "@",
 }
