@@ -177,7 +177,7 @@ def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources:
 
     表格与数字全部取自工作簿的填报数据和评分结果；“报告文字”工作表的内容原样写入，未填写的显示【待填写】。"""
     from jixiao.framework.spec import FrameworkError
-    from jixiao.selfreport import PdfError, ReportError, load_definition, report_from_database, report_from_workbook
+    from jixiao.selfreport import PdfError, ReportError, report_from_database, report_from_workbook
 
     frameworks = [_framework(src) for src in framework_sources]
     if (workbook is None) == (url is None):
@@ -186,17 +186,7 @@ def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources:
         if workbook is not None:
             if not workbook.exists():
                 _fail(f"{workbook}：文件不存在", 2)
-            from jixiao.checker.check import check_file
-
-            # the definition is read for the framework the workbook uses
-            result = check_file(workbook, frameworks)
-            defn = None
-            if definition is not None and result.framework_id:
-                from jixiao.selfreport.sources import _framework as known_framework
-
-                defn = load_definition(known_framework(result.framework_id, result.framework_version, frameworks,
-                                                       str(workbook)), definition)
-            built, result = report_from_workbook(workbook, frameworks, defn)
+            built, result = report_from_workbook(workbook, frameworks, definition)
             if result.errors:
                 click.echo(f"注意：{workbook} 审核有错误 {len(result.errors)} 项（运行 jixiao check 查看），"
                            "报告按其填报数据生成", err=True)
@@ -205,11 +195,13 @@ def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources:
                 _fail("--db 需要与 --unit 同用", 2)
             from jixiao.importer.db import make_engine
 
-            built = report_from_database(make_engine(url), unit, year, frameworks=frameworks)
+            built = report_from_database(make_engine(url), unit, year, frameworks=frameworks, definition=definition)
         output.parent.mkdir(parents=True, exist_ok=True)
         built.save(output)
     except (ReportError, FrameworkError) as exc:
         _fail(str(exc), 2)
+    except OSError as exc:
+        _fail(f"{output}：无法写入（{exc.strerror or exc}）：文件是否正在 Word/WPS 中打开？", 2)
     card = built.card
     click.echo(f"已生成 {output}：总得分 {card.total:.2f}（{card.grade}），存在的问题 {len(built.problems)} 项"
                + (f"，待填写 {len(built.placeholders)} 处" if built.placeholders else ""))
@@ -270,11 +262,12 @@ def _write_summary(url: str, output: Path, console) -> None:
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="输出目录")
-def demo(out_dir: Path) -> None:
-    """演示：生成模板，用两份样例（福田、龙岗）填报，评分，并用 formulas 重算工作簿核对。"""
+@click.option("--pdf", "as_pdf", is_flag=True, help="自评报告同时转换为 PDF（需 LibreOffice Writer）")
+def demo(out_dir: Path, as_pdf: bool) -> None:
+    """演示：生成模板，用两份样例（福田、龙岗）填报，评分，用 formulas 重算工作簿核对，审核，写出自评报告，导入并汇总。"""
     from jixiao.demo import run_demo
 
-    sys.exit(run_demo(out_dir))
+    sys.exit(run_demo(out_dir, pdf=as_pdf))
 
 
 @main.group()

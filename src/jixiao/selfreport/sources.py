@@ -11,7 +11,7 @@ from jixiao.checker.result import UNREADABLE, CheckResult
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.selfreport.build import Report, report_for_inputs
-from jixiao.selfreport.definition import ReportDefinition
+from jixiao.selfreport.definition import ReportDefinition, load_definition
 
 
 class ReportError(ValueError):
@@ -28,9 +28,14 @@ def _framework(framework_id: str | None, version: str | None, frameworks: Iterab
     return (exact or same)[0]
 
 
+def _definition(fw: Framework, definition: ReportDefinition | str | Path | None) -> ReportDefinition | None:
+    return load_definition(fw, definition) if isinstance(definition, (str, Path)) else definition
+
+
 def report_from_workbook(path: str | Path, frameworks: Iterable[Framework] = (),
-                         definition: ReportDefinition | None = None) -> tuple[Report, CheckResult]:
-    """The report of a filled workbook, and the check of that workbook (its 错误/警告)."""
+                         definition: ReportDefinition | str | Path | None = None) -> tuple[Report, CheckResult]:
+    """The report of a filled workbook, and the check of that workbook (its 错误/警告).
+    `definition`: a report definition or its file (default: the built-in one of the form)."""
     from jixiao.checker.check import check_file
 
     frameworks = list(frameworks)
@@ -41,7 +46,7 @@ def report_from_workbook(path: str | Path, frameworks: Iterable[Framework] = (),
     if any(m.code == "blank_template" for m in result.messages):
         raise ReportError(f"{path}：这是空白模板，尚未填写任何数据，无法生成自评报告")
     fw = _framework(result.framework_id, result.framework_version, frameworks, str(path))
-    return report_for_inputs(fw, result.inputs, definition), result
+    return report_for_inputs(fw, result.inputs, _definition(fw, definition)), result
 
 
 def submission_inputs(engine, unit_name: str | None = None, year: int | None = None,
@@ -73,10 +78,10 @@ def submission_inputs(engine, unit_name: str | None = None, year: int | None = N
 
 def report_from_database(engine, unit_name: str | None = None, year: int | None = None,
                          submission_id: int | None = None, frameworks: Iterable[Framework] = (),
-                         definition: ReportDefinition | None = None) -> Report:
+                         definition: ReportDefinition | str | Path | None = None) -> Report:
     """The report of an imported submission, from the inputs the database holds: the bureau can
     write every unit's report without opening a workbook."""
     inputs, sub = submission_inputs(engine, unit_name, year, submission_id)
     fw = _framework(sub.framework_id, sub.framework_version, frameworks, f"提交 {sub.id}（{sub.original_name}）")
     known = {k: v for k, v in inputs.items() if k in fw.fields}
-    return report_for_inputs(fw, known, definition)
+    return report_for_inputs(fw, known, _definition(fw, definition))
