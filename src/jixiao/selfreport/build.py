@@ -17,6 +17,7 @@ from jixiao.selfreport.document import ReportDocument, merge_down
 from jixiao.selfreport.figures import BLANK, Figures, amount, count, figures, pct, score_text
 from jixiao.textformat import general_text
 
+TEXT_WIDTH = 15.5  # cm between the A4 portrait margins
 CELL_FORMATS = {"amount": amount, "count": count, "percent": pct}
 _EPS = 1e-9
 
@@ -103,8 +104,9 @@ def _table(report: Report, block: Block, figs: Figures, fw: Framework, card: Sco
     table = block.table
     report.document.table_title(table.title, table.unit)
     header = [block.first_column] + [c.label for c in table.columns]
-    other = (16.0 - 5.0) / len(table.columns)
-    report.document.table([header], grid_rows(table, figs, block.omit_blank_rows), [5.0] + [other] * len(table.columns))
+    first = 6.5 if len(table.columns) <= 3 else 5.0
+    other = (TEXT_WIDTH - first) / len(table.columns)
+    report.document.table([header], grid_rows(table, figs, block.omit_blank_rows), [first] + [other] * len(table.columns))
 
 
 def field_rows(table: Table, figs: Figures) -> list[list[str]]:
@@ -120,7 +122,7 @@ def field_rows(table: Table, figs: Figures) -> list[list[str]]:
 def _fields(report: Report, block: Block, figs: Figures, fw: Framework, card: Scorecard) -> None:
     table = block.table
     report.document.table_title(block.title, table.unit)
-    report.document.table([list(block.columns)], field_rows(table, figs), [11.0, 5.0])
+    report.document.table([list(block.columns)], field_rows(table, figs), [TEXT_WIDTH - 4.5, 4.5])
 
 
 def _note(figs: Figures, indicator_id: str) -> str | None:
@@ -157,7 +159,7 @@ SCORE_HEADER = [
     ["一级指标", "", "二级指标", "", "三级指标", ""] + [""] * 4,
     ["名称", "参考分值"] * 3 + [""] * 4,
 ]
-SCORE_WIDTHS = [1.5, 1.2, 1.5, 1.2, 2.2, 1.2, 4.4, 7.2, 1.2, 4.1]
+SCORE_WIDTHS = [1.5, 1.2, 1.5, 1.2, 2.2, 1.2, 4.4, 7.0, 1.4, 4.1]
 
 
 def score_rows(fw: Framework, figs: Figures, note_template: str) -> list[list[str]]:

@@ -161,6 +161,7 @@ def _cell_text(cell, text: str, size: Pt, bold: bool, shade: bool, align) -> Non
         p = first if i == 0 else cell.add_paragraph()
         p.alignment = align
         p.paragraph_format.line_spacing = 1.0
+        p.paragraph_format.space_before = p.paragraph_format.space_after = Pt(1.5)
         p.paragraph_format.first_line_indent = None
         if line:  # an empty cell keeps no run, so that merging it adds nothing
             set_font(p.add_run(line), SONG, size, bold=bold)
