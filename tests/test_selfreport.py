@@ -483,3 +483,37 @@ def test_api_from_inputs_and_scorecard(fw) -> None:
     # every narrative is there; the 整改措施 Longgang wrote beside each lost point too
     assert report.placeholders == []
     assert report.problems[0].measure == "整改措施：编外人员实有数控制在员额数内。"
+
+
+def test_hostile_text_is_placed_not_refused(fw, tmp_path) -> None:
+    """What a unit pastes: control characters XML cannot hold, markup, a very long narrative."""
+    data = load_data(fw, sample_path("futian"))
+    data["report_duties"] = "第一段\x0c含换页符\x00与<w:p>标记&amp;\n" + "长" * 30000
+    data["unit_name"] = "深圳市<福田>区\x0b政务服务中心"
+    report = report_for_inputs(fw, data)
+    report.save(tmp_path / "h.docx")
+    text = body_text(docx.Document(tmp_path / "h.docx"))
+    assert "第一段含换页符与<w:p>标记&amp;" in text and "长" * 30000 in text
+    assert "部门名称（公章）：深圳市<福田>区政务服务中心" in text
+
+
+def test_every_unit_from_the_database(fw, futian, tmp_path) -> None:
+    from jixiao.importer.db import make_engine
+    from jixiao.importer.run import import_paths
+    from jixiao.selfreport.sources import reports_from_database
+
+    path = futian[0]
+    longgang = fill(fw, load_data(fw, sample_path("longgang")), tmp_path / "龙岗.xlsx")
+    bad = load_data(fw, sample_path("longgang"))
+    bad.update(unit_name="深圳市某局", src_total_initial=1.0)  # 表1-1 does not add up: 错误
+    rejected = fill(fw, bad, tmp_path / "某局.xlsx")
+    url = f"sqlite:///{tmp_path / 'all.db'}"
+    import_paths([path, longgang, rejected], url, jobs=1)
+    out = tmp_path / "报告"
+    done = run_cli("report", "--db", url, "--all", "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # one unit got none, and says why
+    assert sorted(p.name for p in out.iterdir()) == ["深圳市福田区政务服务中心-2021-自评报告.docx",
+                                                     "深圳市龙岗区人事服务中心-2021-自评报告.docx"]
+    assert "深圳市某局（2021）：未生成：审核不通过" in done.stdout and "共 3 个单位，生成报告 2 份" in done.stdout
+    outcomes = reports_from_database(make_engine(url), tmp_path / "again")
+    assert len(outcomes) == 3

@@ -162,8 +162,8 @@ def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framewo
 
 @main.command()
 @click.argument("workbook", required=False, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="输出的自评报告 .docx")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="输出的自评报告 .docx（--all 时为目录）")
 @click.option("--pdf", "as_pdf", is_flag=True, help="同时用 LibreOffice Writer 转换为 PDF（供盖章上传）")
 @click.option("--framework", "framework_sources", multiple=True, help="另外认可的框架文件（可多次）")
 @click.option("--definition", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -171,8 +171,9 @@ def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framewo
 @click.option("--db", "url", default=None, help="改为从数据库（jixiao import 导入的提交）生成：数据库 URL")
 @click.option("--unit", default=None, help="与 --db 同用：单位名称")
 @click.option("--year", type=int, default=None, help="与 --db 同用：评价年度（默认最新）")
+@click.option("--all", "all_units", is_flag=True, help="与 --db 同用：为每个单位的当前提交生成报告，-o 为输出目录")
 def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources: tuple[str, ...],
-           definition: Path | None, url: str | None, unit: str | None, year: int | None) -> None:
+           definition: Path | None, url: str | None, unit: str | None, year: int | None, all_units: bool) -> None:
     """由已填报的自评表（或数据库中的提交）生成部门整体绩效自评报告 .docx。
 
     表格与数字全部取自工作簿的填报数据和评分结果；“报告文字”工作表的内容原样写入，未填写的显示【待填写】。"""
@@ -190,9 +191,27 @@ def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources:
             if result.errors:
                 click.echo(f"注意：{workbook} 审核有错误 {len(result.errors)} 项（运行 jixiao check 查看），"
                            "报告按其填报数据生成", err=True)
+        elif all_units:
+            from jixiao.importer.db import make_engine
+            from jixiao.selfreport.sources import reports_from_database
+
+            outcomes = reports_from_database(make_engine(url), output, frameworks, definition)
+            for label, outcome in outcomes:
+                click.echo(f"{label}：{outcome}")
+            written = [o for _, o in outcomes if not o.startswith("未生成")]
+            if as_pdf:
+                from jixiao.selfreport import to_pdf
+
+                for target in written:
+                    try:
+                        to_pdf(target)
+                    except PdfError as exc:
+                        _fail(str(exc))
+            click.echo(f"共 {len(outcomes)} 个单位，生成报告 {len(written)} 份")
+            sys.exit(0 if len(written) == len(outcomes) else 1)
         else:
             if not unit:
-                _fail("--db 需要与 --unit 同用", 2)
+                _fail("--db 需要与 --unit（或 --all）同用", 2)
             from jixiao.importer.db import make_engine
 
             built = report_from_database(make_engine(url), unit, year, frameworks=frameworks, definition=definition)

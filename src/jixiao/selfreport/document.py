@@ -13,6 +13,12 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table as DocxTable
 
 SONG, FANGSONG = "宋体", "仿宋"
+# characters XML 1.0 cannot hold (a pasted form feed, a stray NUL): python-docx would refuse them
+_ILLEGAL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def clean(text: str) -> str:
+    return text.translate(_ILLEGAL)
 BODY_SIZE = Pt(14)   # 四号
 TABLE_SIZE = Pt(10.5)  # 五号
 HEADINGS = {1: ("Heading 1", SONG, Pt(16)), 2: ("Heading 2", SONG, Pt(14)), 3: ("Heading 3", FANGSONG, Pt(14))}
@@ -67,22 +73,22 @@ class ReportDocument:
             self.doc.add_paragraph()
         p = self.doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        set_font(p.add_run(title), SONG, Pt(22), bold=True)
+        set_font(p.add_run(clean(title)), SONG, Pt(22), bold=True)
         for _ in range(5):
             self.doc.add_paragraph()
         for line in lines:
             p = self.doc.add_paragraph()
             p.paragraph_format.left_indent = Cm(2.5)
             p.paragraph_format.line_spacing = 2
-            set_font(p.add_run(line), FANGSONG, Pt(16))
+            set_font(p.add_run(clean(line)), FANGSONG, Pt(16))
         self.page_break()
-        self.doc.core_properties.title = title
+        self.doc.core_properties.title = clean(title)
 
     def heading(self, text: str, level: int) -> None:
-        self.doc.add_heading(text, level=level)
+        self.doc.add_heading(clean(text), level=level)
 
     def paragraph(self, text: str, indent: bool = True) -> None:
-        p = self.doc.add_paragraph(text)
+        p = self.doc.add_paragraph(clean(text))
         if indent:
             p.paragraph_format.first_line_indent = Pt(28)  # two characters
 
@@ -103,7 +109,7 @@ class ReportDocument:
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         p.paragraph_format.keep_with_next = True
         p.paragraph_format.space_before = Pt(6)
-        set_font(p.add_run(title), SONG, Pt(12), bold=True)
+        set_font(p.add_run(clean(title)), SONG, Pt(12), bold=True)
         if unit:
             p = self.doc.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -155,7 +161,7 @@ class ReportDocument:
 
 
 def _cell_text(cell, text: str, size: Pt, bold: bool, shade: bool, align) -> None:
-    lines = text.split("\n") if text else [""]
+    lines = clean(text).split("\n") if text else [""]
     first = cell.paragraphs[0]
     for i, line in enumerate(lines):
         p = first if i == 0 else cell.add_paragraph()

@@ -85,3 +85,40 @@ def report_from_database(engine, unit_name: str | None = None, year: int | None 
     fw = _framework(sub.framework_id, sub.framework_version, frameworks, f"提交 {sub.id}（{sub.original_name}）")
     known = {k: v for k, v in inputs.items() if k in fw.fields}
     return report_for_inputs(fw, known, _definition(fw, definition))
+
+
+def _file_name(text: str) -> str:
+    """A file name Windows accepts too (no \\ / : * ? " < > |)."""
+    return "".join("_" if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in text).strip(" .") or "单位"
+
+
+def reports_from_database(engine, out_dir: str | Path, frameworks: Iterable[Framework] = (),
+                          definition: ReportDefinition | str | Path | None = None) -> list[tuple[str, str]]:
+    """Every current submission's report into `out_dir`; one (submission, outcome) line each: the
+    file written, or why not (a rejected workbook gets none — its unit must correct it first)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from jixiao.checker.result import ACCEPTED, WARNED
+    from jixiao.importer.db import Submission
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with Session(engine) as session:
+        subs = session.scalars(select(Submission).where(Submission.is_current.is_(True))
+                               .order_by(Submission.unit_name, Submission.year)).all()
+        session.expunge_all()
+    outcomes = []
+    for sub in subs:
+        label = f"{sub.unit_name or sub.original_name}（{sub.year or '年度未填'}）"
+        if sub.status not in (ACCEPTED, WARNED):
+            outcomes.append((label, f"未生成：审核不通过（错误 {sub.errors} 项），请单位修正后重新报送"))
+            continue
+        try:
+            report = report_from_database(engine, submission_id=sub.id, frameworks=frameworks, definition=definition)
+            target = out_dir / f"{_file_name(sub.unit_name or sub.original_name)}-{sub.year}-自评报告.docx"
+            report.save(target)
+            outcomes.append((label, str(target)))
+        except (ReportError, OSError) as exc:
+            outcomes.append((label, f"未生成：{exc}"))
+    return outcomes
