@@ -56,15 +56,22 @@ class ReportDefinition:
     source: str
 
 
-def builtin_report(form_id: str) -> Path:
-    return Path(str(resources.files("jixiao.selfreport") / "builtin" / f"{form_id.replace('form', 'report')}.yaml"))
+def builtin_report(form_id: str) -> Path | None:
+    """The built-in definition written for this form (each names its form)."""
+    folder = Path(str(resources.files("jixiao.selfreport") / "builtin"))
+    for path in sorted(folder.glob("*.yaml")):
+        head = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(head, dict) and head.get("form") == form_id:
+            return path
+    return None
 
 
 def load_definition(framework: Framework, source: str | Path | None = None) -> ReportDefinition:
     """The report definition for `framework`'s form (default: the built-in one for that form)."""
     path = Path(source) if source is not None else builtin_report(framework.form.id)
-    if not path.exists():
-        raise FrameworkError(str(path), f"找不到基础数据表“{framework.form.id}”的自评报告定义文件")
+    if path is None or not path.exists():
+        raise FrameworkError(str(path or framework.form.id),
+                             f"找不到基础数据表“{framework.form.id}”的自评报告定义文件（可用 --definition 指定）")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
