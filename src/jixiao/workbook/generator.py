@@ -214,7 +214,11 @@ def _table_title(ws: Worksheet, table: Table, row: int, width: int) -> int:
 
 def _list(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, Any]) -> int:
     row = _table_title(ws, table, row, 4)
-    _header_row(ws, row, ("项目", "填报值", "单位", "填写要求"))
+    if table.fields and all(f.type == "longtext" for f in table.fields):
+        _header_row(ws, row, ("项目", "填写内容（可分段）", None, None))
+        ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=4)
+    else:
+        _header_row(ws, row, ("项目", "填报值", "单位", "填写要求"))
     row += 1
     for f in table.fields:
         _cell(ws, row, 1, f.label + ("（必填）" if f.required else ""))
