@@ -517,3 +517,9 @@ def test_every_unit_from_the_database(fw, futian, tmp_path) -> None:
     assert "深圳市某局（2021）：未生成：审核不通过" in done.stdout and "共 3 个单位，生成报告 2 份" in done.stdout
     outcomes = reports_from_database(make_engine(url), tmp_path / "again")
     assert len(outcomes) == 3
+
+
+@pytest.mark.parametrize("name", ["futian", "longgang"])
+def test_both_copies_of_each_sample_are_identical(name) -> None:
+    top, packaged = ROOT / "samples" / f"{name}-2021.yaml", ROOT / "src" / "jixiao" / "samples" / f"{name}-2021.yaml"
+    assert top.read_bytes() == packaged.read_bytes()

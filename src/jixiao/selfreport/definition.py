@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from jixiao.expr import Expr, if_, ref, round_, sum_
-from jixiao.framework.model import Framework, Table
+from jixiao.framework.model import TEXT_TYPES, Framework, Table
 from jixiao.framework.spec import FrameworkError, Spec
 
 FORMATS = ("amount", "pct", "count", "score", "text")
@@ -159,7 +159,7 @@ def _block(spec: Spec, fw: Framework, known: set[str]) -> Block:
         block = Block("paragraph", text=_checked(spec.req("paragraph"), known, where))
     elif spec.has("text"):
         fid = spec.req("text")
-        if fid not in fw.fields or fw.fields[fid].type not in ("text", "longtext"):
+        if fid not in fw.fields or fw.fields[fid].type not in TEXT_TYPES:
             raise FrameworkError(spec.at("text"), f"“{fid}” 不是基础数据表中的文字字段")
         block = Block("text", field=fid)
     elif spec.has("table"):
