@@ -11,6 +11,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table as DocxTable
+from docx.table import _Cell
 
 SONG, FANGSONG = "宋体", "仿宋"
 # characters XML 1.0 cannot hold (a pasted form feed, a stray NUL): python-docx would refuse them
@@ -133,7 +134,7 @@ class ReportDocument:
             if header:
                 _repeat_header(row)
             for c, value in enumerate(values):
-                cell = row.cells[c]
+                cell = cell_at(table, r, c)
                 cell.width = Cm(widths[c])
                 _cell_text(cell, value, size, bold=header, shade=header,
                            align=WD_ALIGN_PARAGRAPH.LEFT if (c in left and not header) else WD_ALIGN_PARAGRAPH.CENTER)
@@ -184,17 +185,23 @@ def _repeat_header(row) -> None:
     row._tr.get_or_add_trPr().append(el)
 
 
+def cell_at(table: DocxTable, row: int, col: int) -> _Cell:
+    """The cell at (row, col) of a row without horizontal merges, in constant time (python-docx's
+    table.cell() re-reads the whole grid on every call: seconds for the 评分表)."""
+    return _Cell(table._tbl.tr_lst[row].tc_lst[col], table)
+
+
 def merge_down(table: DocxTable, col: int, first: int, last: int) -> None:
     """One cell for a run of equal names (一级/二级指标), keeping the first cell's text."""
     if last <= first:
         return
-    top = table.cell(first, col)
+    top = cell_at(table, first, col)
     for r in range(first + 1, last + 1):
-        cell = table.cell(r, col)
+        cell = cell_at(table, r, col)
         for p in list(cell.paragraphs):
             p._p.getparent().remove(p._p)
         cell._tc.append(OxmlElement("w:p"))
-    merged = top.merge(table.cell(last, col))
+    merged = top.merge(cell_at(table, last, col))
     # merge() appends the emptied cells' paragraphs: drop the empty ones it left behind
     for p in merged.paragraphs[1:]:
         if not p.text:
