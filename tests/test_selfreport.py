@@ -523,3 +523,33 @@ def test_every_unit_from_the_database(fw, futian, tmp_path) -> None:
 def test_both_copies_of_each_sample_are_identical(name) -> None:
     top, packaged = ROOT / "samples" / f"{name}-2021.yaml", ROOT / "src" / "jixiao" / "samples" / f"{name}-2021.yaml"
     assert top.read_bytes() == packaged.read_bytes()
+
+
+def test_wording_comes_from_the_definition_file(fw, futian, tmp_path) -> None:
+    """Another wording of 存在的问题 and the total sentence: an edit of the definition, not code."""
+    path = futian[0]
+    definition = yaml.safe_load(Path(load_definition(fw).source).read_text(encoding="utf-8"))
+    for block in definition["body"]:
+        if "problems" in block:
+            block["problems"]["item"] = "{n}. {name}：参考分值{points}分，得{score}分，扣{lost}分。"
+        if "paragraph" in block and block["paragraph"].startswith("参照"):
+            block["paragraph"] = "本单位自评总分{total:score}分。"
+    custom = tmp_path / "my-report.yaml"
+    custom.write_text(yaml.safe_dump(definition, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "custom.docx"
+    done = run_cli("report", str(path), "-o", str(out), "--definition", str(custom), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = body_text(docx.Document(out))
+    assert "6. 预算执行率：参考分值6分，得5.82分，扣0.18分。" in text
+    assert "本单位自评总分94.79分。" in text and "参照《" not in text
+
+
+def test_demo_writes_both_reports(soffice, tmp_path) -> None:
+    from jixiao.demo import run_demo
+
+    assert run_demo(tmp_path, pdf=True) == 0
+    for name, total in (("futian", "94.79"), ("longgang", "96.94")):
+        report = tmp_path / f"{name}-2021-自评报告.docx"
+        document = docx.Document(report)
+        assert rows_of(document.tables[-1])[-1][8] == total
+        assert report.with_suffix(".pdf").stat().st_size > 10_000
