@@ -16,7 +16,6 @@ import pytest
 import yaml
 from docx.oxml.ns import qn
 
-from jixiao.checker.check import check_file
 from jixiao.data import load_data
 from jixiao.engine import score
 from jixiao.framework.loader import builtin_path, load_framework
