@@ -397,8 +397,9 @@ def test_names_removed_and_row_inserted_on_an_input_sheet(good, check):
 
 
 def test_metadata_sheet_deleted(good, check, fw):
+    part = good.sheet_parts()[META].rsplit("/", 1)[1]
     x = good.copy().remove_sheet(META)
-    assert META not in x.sheet_parts() and "sheet10.xml" not in x.text("[Content_Types].xml")
+    assert META not in x.sheet_parts() and part not in x.text("[Content_Types].xml")
     result = check(x, "无元数据.xlsx")
     assert result.status == "accepted_with_warnings" and result.exit_code == 0
     assert result.errors == []

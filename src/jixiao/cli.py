@@ -171,6 +171,79 @@ def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framewo
     sys.exit(max(r.exit_code for r in results))
 
 
+@main.command()
+@click.argument("workbook", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="输出的自评报告 .docx（--all 时为目录）")
+@click.option("--pdf", "as_pdf", is_flag=True, help="同时用 LibreOffice Writer 转换为 PDF（供盖章上传）")
+@click.option("--framework", "framework_sources", multiple=True, help="另外认可的框架文件（可多次）")
+@click.option("--definition", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="自评报告定义文件（默认：框架所用基础数据表的内置定义）")
+@click.option("--db", "url", default=None, help="改为从数据库（jixiao import 导入的提交）生成：数据库 URL")
+@click.option("--unit", default=None, help="与 --db 同用：单位名称")
+@click.option("--year", type=int, default=None, help="与 --db 同用：评价年度（默认最新）")
+@click.option("--all", "all_units", is_flag=True, help="与 --db 同用：为每个单位的当前提交生成报告，-o 为输出目录")
+def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources: tuple[str, ...],
+           definition: Path | None, url: str | None, unit: str | None, year: int | None, all_units: bool) -> None:
+    """由已填报的自评表（或数据库中的提交）生成部门整体绩效自评报告 .docx。
+
+    表格与数字全部取自工作簿的填报数据和评分结果；“报告文字”工作表的内容原样写入，未填写的显示【待填写】。"""
+    from jixiao.framework.spec import FrameworkError
+    from jixiao.selfreport import PdfError, ReportError, report_from_database, report_from_workbook
+
+    frameworks = [_framework(src) for src in framework_sources]
+    if (workbook is None) == (url is None):
+        _fail("请给出一个自评表文件，或用 --db 与 --unit 指定数据库中的单位", 2)
+    try:
+        if workbook is not None:
+            if not workbook.exists():
+                _fail(f"{workbook}：文件不存在", 2)
+            built, result = report_from_workbook(workbook, frameworks, definition)
+            if result.errors:
+                click.echo(f"注意：{workbook} 审核有错误 {len(result.errors)} 项（运行 jixiao check 查看），"
+                           "报告按其填报数据生成", err=True)
+        elif all_units:
+            from jixiao.importer.db import make_engine
+            from jixiao.selfreport.sources import reports_from_database
+
+            outcomes = reports_from_database(make_engine(url), output, frameworks, definition)
+            for label, outcome in outcomes:
+                click.echo(f"{label}：{outcome}")
+            written = [o for _, o in outcomes if not o.startswith("未生成")]
+            if as_pdf:
+                from jixiao.selfreport import to_pdf
+
+                for target in written:
+                    try:
+                        to_pdf(target)
+                    except PdfError as exc:
+                        _fail(str(exc))
+            click.echo(f"共 {len(outcomes)} 个单位，生成报告 {len(written)} 份")
+            sys.exit(0 if len(written) == len(outcomes) else 1)
+        else:
+            if not unit:
+                _fail("--db 需要与 --unit（或 --all）同用", 2)
+            from jixiao.importer.db import make_engine
+
+            built = report_from_database(make_engine(url), unit, year, frameworks=frameworks, definition=definition)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        built.save(output)
+    except (ReportError, FrameworkError) as exc:
+        _fail(str(exc), 2)
+    except OSError as exc:
+        _fail(f"{output}：无法写入（{exc.strerror or exc}）：文件是否正在 Word/WPS 中打开？", 2)
+    card = built.card
+    click.echo(f"已生成 {output}：总得分 {card.total:.2f}（{card.grade}），存在的问题 {len(built.problems)} 项"
+               + (f"，待填写 {len(built.placeholders)} 处" if built.placeholders else ""))
+    if as_pdf:
+        from jixiao.selfreport import to_pdf
+
+        try:
+            click.echo(f"已转换 {to_pdf(output)}")
+        except PdfError as exc:
+            _fail(str(exc))
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--db", "url", default=None, help="数据库 URL（默认 sqlite:///jixiao.db；PostgreSQL：postgresql+psycopg://…）")
@@ -221,11 +294,12 @@ def _write_summary(url: str, output: Path, console) -> None:
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="输出目录")
-def demo(out_dir: Path) -> None:
-    """演示：生成模板，用两份样例（福田、龙岗）填报，评分，并用 formulas 重算工作簿核对。"""
+@click.option("--pdf", "as_pdf", is_flag=True, help="自评报告同时转换为 PDF（需 LibreOffice Writer）")
+def demo(out_dir: Path, as_pdf: bool) -> None:
+    """演示：生成模板，用两份样例（福田、龙岗）填报，评分，用 formulas 重算工作簿核对，审核，写出自评报告，导入并汇总。"""
     from jixiao.demo import run_demo
 
-    sys.exit(run_demo(out_dir))
+    sys.exit(run_demo(out_dir, pdf=as_pdf))
 
 
 @main.group()

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from jixiao.framework.model import NO, YES, Field, Framework
+from jixiao.framework.model import NO, TEXT_TYPES, YES, Field, Framework
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def coerce_value(field: Field, value: Any) -> tuple[Any, str | None]:
     if value is None or value == "":
         return None, None
     expected = f"应为{field.allowed()}"
-    if field.type == "text":
+    if field.type in TEXT_TYPES:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value), None
         return None, f"{expected}，实际为 {_describe(value)}"

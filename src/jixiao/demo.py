@@ -1,6 +1,7 @@
 """`jixiao demo`: the whole job on the embedded defaults — generate the template, fill it with
 the two seed reports, score them, recompute each workbook's own formulas in Python, check the
-workbooks as the bureau would, import them into a database and write the 汇总表."""
+workbooks as the bureau would, write each unit's 自评报告, import them into a database and write
+the 汇总表."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from jixiao.samples import REPORTED_TOTALS, SAMPLES, sample_path
 from jixiao.workbook.generator import build_workbook
 
 
-def run_demo(out_dir: Path) -> int:
+def run_demo(out_dir: Path, pdf: bool = False) -> int:
     console = Console()
     out_dir.mkdir(parents=True, exist_ok=True)
     fw = load_framework()
@@ -57,6 +58,22 @@ def run_demo(out_dir: Path) -> int:
         print_result(result, console)
         failures += result.exit_code != 0 or result.recomputed_total != REPORTED_TOTALS[name]
 
+    from jixiao.selfreport import PdfError, report_from_workbook, to_pdf
+
+    console.print("\n[bold]5. 自评报告[/bold] jixiao report（表格与数字取自工作簿，文字取自“报告文字”工作表）")
+    for name in SAMPLES:
+        built, _ = report_from_workbook(out_dir / f"{name}-2021.xlsx")
+        target = out_dir / f"{name}-2021-自评报告.docx"
+        built.save(target)
+        line = f"{target}：存在的问题 {len(built.problems)} 项" + (f"，待填写 {len(built.placeholders)} 处"
+                                                                 if built.placeholders else "")
+        if pdf:
+            try:
+                line += f"；PDF {to_pdf(target)}"
+            except PdfError as exc:
+                line += f"；[yellow]{exc}[/yellow]"
+        console.print(line)
+
     from jixiao.importer.db import make_engine
     from jixiao.importer.run import import_paths
     from jixiao.importer.summary import write_summary
@@ -67,7 +84,7 @@ def run_demo(out_dir: Path) -> int:
     stats = import_paths([out_dir / f"{n}-2021.xlsx" for n in SAMPLES] + [template], url, jobs=1)
     summary = out_dir / "汇总表.xlsx"
     write_summary(make_engine(url), summary)
-    console.print(f"\n[bold]5. 导入[/bold] {db}：收到 {stats.given} 个文件，新提交 {stats.imported} 个"
+    console.print(f"\n[bold]6. 导入[/bold] {db}：收到 {stats.given} 个文件，新提交 {stats.imported} 个"
                   f"（通过（有警告）{stats.by_status['accepted_with_warnings']}，不通过 {stats.by_status['rejected']}）；"
                   f"汇总表 {summary}")
     failures += stats.by_status["accepted_with_warnings"] != len(SAMPLES)

@@ -117,7 +117,8 @@ class _Check:
         self.blank = not (set(inputs) - identity)
         if self.blank:
             # one message, not one per required field
-            self.result.messages = [m for m in self.result.messages if m.code != "required"]
+            self.result.messages = [m for m in self.result.messages
+                                    if m.code not in ("required", "report_text_missing")]
             self.result.add(ERROR, "blank_template", "这是空白模板：尚未填写任何数据")
         values = evaluate(fw, inputs)
         self.values = values
@@ -259,6 +260,9 @@ class _Check:
             if outcome.value is None:
                 if field.required:
                     r.add(ERROR, "required", f"{sheet}!{coord}“{field.label}”为必填项，尚未填写", **where)
+                elif field.type == "longtext":
+                    r.add(WARNING, "report_text_missing",
+                          f"{sheet}!{coord}“{field.label}”尚未填写：自评报告中此处将显示“【待填写】”", **where)
                 continue
             values[fid] = outcome.value
         return values

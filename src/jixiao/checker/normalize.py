@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from jixiao.framework.model import NO, YES, Field
+from jixiao.framework.model import NO, TEXT_TYPES, YES, Field
 from jixiao.numeric import decimal15
 from jixiao.textformat import general_text
 
@@ -151,7 +151,7 @@ def normalise(field: Field, raw: object) -> Normalised | Invalid:
     if isinstance(raw, str) and not raw.strip(_STRIP):
         return EMPTY
     kind = field.type
-    if kind == "text":
+    if kind in TEXT_TYPES:
         return _text(raw)
     if kind == "yesno":
         return _yesno(field, raw)

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 # Field types and what the workbook allows in them.
 NUMERIC_TYPES = frozenset({"amount", "count", "percent", "score", "year"})
-FIELD_TYPES = NUMERIC_TYPES | {"text", "yesno", "choice"}
+FIELD_TYPES = NUMERIC_TYPES | {"text", "longtext", "yesno", "choice"}
+TEXT_TYPES = frozenset({"text", "longtext"})  # longtext: a narrative placed verbatim in the 自评报告
+LONGTEXT_LIMIT = 32767  # characters in one Excel cell
 YES, NO = "是", "否"
 
 
@@ -50,6 +52,8 @@ class Field:
             low = 0 if self.minimum is None else self.minimum
             high = "" if self.maximum is None else f"、不大于{self.maximum:g}"
             return f"不小于{low:g}{high}的数值" + (f"（单位：{self.unit}）" if self.unit else "")
+        if self.type == "longtext":
+            return f"文本（可分段，不超过{LONGTEXT_LIMIT}字），原样写入自评报告"
         return "文本"
 
 

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from jixiao import __version__
 from jixiao.engine import Cell, computed_cells, evaluate, measure_text_id, score_id, text_id, check_id, detail_id
-from jixiao.framework.model import Field, Framework, Table
+from jixiao.framework.model import LONGTEXT_LIMIT, Field, Framework, Table
 from jixiao.workbook import print_layout as pl
 from jixiao.workbook import styles as st
 from jixiao.workbook.cached_values import save_with_cached_values
@@ -97,7 +97,7 @@ def _title(ws: Worksheet, text: str, width: int, note: str = "") -> int:
 
 def _input(s: _State, ws: Worksheet, row: int, col: int, f: Field, value: Any) -> None:
     c = _cell(ws, row, col, value, fill=st.INPUT_FILL, fmt=st.NUMBER_FORMATS[f.type],
-              align=st.WRAP if f.type == "text" else st.CENTER)
+              align=st.WRAP if f.type == "text" else st.WRAP_TOP if f.type == "longtext" else st.CENTER)
     if isinstance(value, str) and c.data_type == "f":
         c.data_type = "s"  # a unit's text that begins with "=" is text, never a live formula
     c.protection = st.UNLOCKED
@@ -134,6 +134,10 @@ def _validate(s: _State, ws: Worksheet, coord: str, f: Field) -> None:
         key = ("decimal", f"{low:g}-{high:g}")
         make = lambda: DataValidation(type="decimal", operator="between", formula1=f"{low:g}", formula2=f"{high:g}",  # noqa: E731
                                       allow_blank=True)
+    elif f.type == "longtext":
+        key = ("longtext", str(LONGTEXT_LIMIT))
+        make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual",  # noqa: E731
+                                      formula1=str(LONGTEXT_LIMIT), allow_blank=True)
     else:
         key = ("text", "200")
         make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual", formula1="500", allow_blank=True)  # noqa: E731
@@ -260,10 +264,17 @@ def _table_title(ws: Worksheet, table: Table, row: int, width: int) -> int:
 
 def _list(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, Any]) -> int:
     row = _table_title(ws, table, row, 4)
-    _header_row(ws, row, ("项目", "填报值", "单位", "填写要求"))
+    if table.fields and all(f.type == "longtext" for f in table.fields):
+        _header_row(ws, row, ("项目", "填写内容（可分段）", None, None))
+        ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=4)
+    else:
+        _header_row(ws, row, ("项目", "填报值", "单位", "填写要求"))
     row += 1
     for f in table.fields:
         _cell(ws, row, 1, f.label + ("（必填）" if f.required else ""))
+        if f.type == "longtext":
+            row = _longtext(s, ws, row, f, data.get(f.id))
+            continue
         _input(s, ws, row, 2, f, data.get(f.id))
         _cell(ws, row, 3, f.unit, align=st.CENTER)
         _cell(ws, row, 4, f.allowed(), font=st.NOTE_FONT)
@@ -275,6 +286,17 @@ def _list(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, A
         _cell(ws, row, 4, "自动计算", font=st.NOTE_FONT)
         row += 1
     return row
+
+
+def _longtext(s: _State, ws: Worksheet, row: int, f: Field, value: Any) -> int:
+    """A narrative for the 自评报告: one tall cell across the value, unit and hint columns."""
+    ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=4)
+    _input(s, ws, row, 2, f, value)
+    for col in (3, 4):
+        _cell(ws, row, col, None, fill=st.INPUT_FILL)
+    lines = sum(1 + len(part) // 27 for part in str(value or "").split("\n"))
+    ws.row_dimensions[row].height = min(409, max(90, 14 * lines))
+    return row + 1
 
 
 def _grid(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, Any]) -> int:

@@ -34,6 +34,7 @@ NUMBER_FORMATS = {
     "percent": "0.00%",
     "score": "0.00",
     "text": "@",
+    "longtext": "@",
     "yesno": "@",
     "choice": "@",
 }
