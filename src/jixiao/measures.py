@@ -71,13 +71,14 @@ def check_name(names: Names, name: str, where: str) -> str:
 
 
 class Ratio(Measure):
-    """num / den, rounded to the framework's ratio_decimals.  A zero denominator is decided in
-    the file (zero_den) and said in the text, identically in Python and the workbook."""
+    """num / den, unrounded (or rounded to the framework's ratio_decimals when a framework file
+    asks for it).  A zero denominator is decided in the file (zero_den) and said in the text,
+    identically in Python and the workbook."""
 
     kind = "ratio"
     is_ratio = True
 
-    def __init__(self, spec: Spec, names: Names, ratio_decimals: int):
+    def __init__(self, spec: Spec, names: Names, ratio_decimals: int | None):
         self.id, self.label = spec.req("id"), spec.req("label")
         self.num = self._operand(spec, "num", names)
         self.den = self._operand(spec, "den", names)
@@ -131,7 +132,10 @@ class Ratio(Measure):
 
     def expr(self) -> Expr:
         num, den = self._sum(self.num), self._sum(self.den)
-        return round_(if_(den.eq(0), if_(num.eq(0), self.both_zero, self.num_only), num / den), self.decimals)
+        ratio = if_(den.eq(0), if_(num.eq(0), self.both_zero, self.num_only), num / den)
+        # No rounding: every comparison and ROUND is at 15 significant digits in Python, Excel,
+        # WPS and LibreOffice alike, which absorbs the noise of the division and nothing else.
+        return ratio if self.decimals is None else round_(ratio, self.decimals)
 
     def explain(self, names: Names) -> Expr:
         num, den = self._sum(self.num), self._sum(self.den)
@@ -153,7 +157,7 @@ class DeclaredOrDifference(Measure):
     kind = "declared_or_difference"
     unit = "万元"
 
-    def __init__(self, spec: Spec, names: Names, ratio_decimals: int):
+    def __init__(self, spec: Spec, names: Names, ratio_decimals: int | None):
         self.id, self.label = spec.req("id"), spec.req("label")
         self.declared = check_name(names, spec.req("declared"), spec.at("declared"))
         self.minuend = check_name(names, spec.req("minuend"), spec.at("minuend"))
@@ -183,7 +187,17 @@ class DeclaredOrDifference(Measure):
 MEASURE_KINDS: dict[str, type[Measure]] = {cls.kind: cls for cls in (Ratio, DeclaredOrDifference)}
 
 
-def build_measure(spec: Spec, names: Names, ratio_decimals: int) -> Measure:
+def ratio_reading(ratio_decimals: int | None) -> str:
+    """How ratios meet thresholds and points, for the 填表说明."""
+    if ratio_decimals is not None:
+        return (f"各项比率统一四舍五入到小数点后{ratio_decimals}位（ROUND(比率,{ratio_decimals})）后再比较档次、"
+                "计算得分。")
+    return ("各项比率不作舍入，按15位有效数字（与 Excel、WPS 相同）比较档次、乘以分值：只消除计算机的浮点误差"
+            "（5÷50恰为10%，恰好等于档次界限的比率属于该档），不改变任何填报数字能表达的差别"
+            "（89.99995%低于90%；实际采购1000.0004万元超过计划1000万元即为超过计划）。")
+
+
+def build_measure(spec: Spec, names: Names, ratio_decimals: int | None) -> Measure:
     kind = spec.req("kind")
     if kind not in MEASURE_KINDS:
         raise FrameworkError(spec.at("kind"), f"未知的计算项类型 “{kind}”，可用：{'、'.join(MEASURE_KINDS)}")

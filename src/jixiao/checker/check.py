@@ -18,7 +18,7 @@ from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
 from jixiao.checker.workbook_xml import (
     SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
 )
-from jixiao.numeric import same_cell_value
+from jixiao.numeric import same_cell_value, same_text
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
@@ -30,6 +30,9 @@ Position = tuple[str, str]  # (sheet, coordinate)
 # Below this share of intact formulas at the template's positions, the layout is not "verifiably
 # unchanged" and reading by position would risk reading the wrong cells.
 LAYOUT_VERIFIED = 0.9
+# Computed cells that only explain (扣分情况说明, 计算过程, 审核 detail): a difference there is
+# display (an application rounding a half-way percentage its own way), at most a 警告.
+EXPLANATIONS = frozenset({"text", "measure_text", "detail"})
 
 
 # --------------------------------------------------------------------------- entry points
@@ -293,7 +296,12 @@ class _Check:
                 continue
             intact[cell.id] = True
             if cached and not self.invalid and not same_cell_value(raw.value, self.values[cell.id]):
-                if book.calc_mode == "manual":
+                if cell.kind in EXPLANATIONS and isinstance(raw.value, str) and isinstance(self.values[cell.id], str):
+                    if not same_text(raw.value, self.values[cell.id]):
+                        r.add(WARNING, "text_mismatch",
+                              f"{sheet}!{coord} 的说明文字与重新计算的不同（得分不受影响）：工作簿为“{raw.value}”，"
+                              f"重新计算为“{self.values[cell.id]}”", **where)
+                elif book.calc_mode == "manual":
                     r.add(ERROR, "stale_result",
                           f"{sheet}!{coord} 的结果未更新（工作簿设为手动计算）：显示 {raw.value!r}，应为 {self.values[cell.id]!r}；"
                           "请在 Excel 中按 F9 重新计算（或设为自动计算）后保存", **where)

@@ -91,7 +91,8 @@ def _load(path: Path) -> Framework:
 
     total = top.req("total_points", float)
     score_decimals = top.opt("score_decimals", int, 2)
-    ratio_decimals = top.opt("ratio_decimals", int, 6)
+    # None (the default): ratios are not rounded; compared and multiplied at 15 significant digits
+    ratio_decimals = top.opt("ratio_decimals", int, None)
     grades = _load_grades(top)
 
     measures: dict = {}

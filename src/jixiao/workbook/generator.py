@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from jixiao import __version__
 from jixiao.engine import Cell, computed_cells, evaluate, measure_text_id, score_id, text_id, check_id, detail_id
 from jixiao.framework.model import Field, Framework, Table
+from jixiao.measures import ratio_reading
 from jixiao.workbook import styles as st
 from jixiao.workbook.cached_values import save_with_cached_values
 from jixiao.workbook.identity import (  # noqa: F401  (re-exported for callers of the generator)
@@ -172,8 +173,7 @@ def _guide(s: _State, wb: Workbook) -> None:
         ("填写顺序", "基本信息 → 预算与执行 → 采购与经费 → 资产与人员 → 评分要素；评分表、审核随填随算。"),
         ("金额单位", "所有金额均以“万元”填写，保留两位小数；以“元”计的数据（如“三公”经费、固定资产）请除以10000。"),
         # the readings below come from the framework itself, so another framework file gets its own
-        ("比率", f"各项比率统一四舍五入到小数点后{fw.ratio_decimals}位（ROUND(比率,{fw.ratio_decimals})）后再比较档次、"
-                 "计算得分，避免计算机浮点误差使恰好等于档次界限的比率落入错误档次。"),
+        ("比率", ratio_reading(fw.ratio_decimals)),
         ("得分", f"每个三级指标得分四舍五入保留{fw.score_decimals}位小数（与 Excel ROUND 相同，逢五进一），"
                  "总得分为各三级指标得分之和。"),
         ("计算项", "比率的分母为0等情况按下列约定计算，并在“扣分情况说明”中注明：\n"
