@@ -346,7 +346,11 @@ def test_manual_calculation_leaves_stale_results(good, check, pos):
     assert (ind.workbook_score, ind.recomputed_score) == (1.97, 2)
     assert [i.id for i in result.indicators if not i.agrees] == ["procurement"]
     assert (result.workbook_total, result.recomputed_total) == (94.79, 94.82)
-    assert_warnings(result, FUTIAN_WARNINGS)
+    # the stale explanation texts (计算过程, 扣分情况说明): a warning quoting both, not an error
+    texts = [m for m in result.warnings if m.code == "text_mismatch"]
+    assert sorted(m.field for m in texts) == ["explain.procurement_rate", "text.procurement"]
+    assert all("工作簿为“" in m.text and "重新计算为“" in m.text for m in texts)
+    assert_warnings(result, FUTIAN_WARNINGS, "text_mismatch", "text_mismatch")
 
 
 def test_same_change_in_automatic_mode_is_a_mismatch(good, check, pos):

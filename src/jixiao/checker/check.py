@@ -6,6 +6,7 @@ and `check_xlsx` (an already opened file) return a `CheckResult`; nothing here p
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -223,6 +224,8 @@ class _Check:
             if raw is not None and raw.formula:
                 r.add(NOTE, "input_formula", f"“{field.label}”填写的是公式（={raw.formula}），按其计算结果读取", **where)
             found = raw.value if raw is not None else None
+            if raw is not None and getattr(raw, "date", False):
+                found = _serial_date(found)  # a date typed into the cell: never read as its serial number
             outcome = normalise(field, found)
             if isinstance(outcome, Invalid):
                 r.add(ERROR, "invalid_value", f"{sheet}!{coord}“{field.label}”：{outcome.expected}，实际为{outcome.found}", **where)
@@ -354,6 +357,18 @@ class _Check:
 
 
 # --------------------------------------------------------------------------- helpers
+
+def _serial_date(serial: Any) -> Any:
+    """Excel's serial day number (1900 date system) as the date or time it shows."""
+    try:
+        moment = _dt.datetime(1899, 12, 30) + _dt.timedelta(days=float(serial))
+    except (OverflowError, ValueError, TypeError):
+        return serial
+    moment = moment.replace(microsecond=0) if moment.microsecond < 500_000 else moment
+    if 0 <= float(serial) < 1:
+        return moment.time()
+    return moment
+
 
 META_HEAD_ROWS = 8  # key/value rows of the metadata sheet; the field map follows
 
