@@ -157,7 +157,7 @@ def test_surgery_insert_rows_moves_cells_references_and_names(good):
     assert x.cell_xml("采购与经费", "B7").count("426.15") == 1  # procurement_actual was B6
     wb = x.text("xl/workbook.xml")
     assert "<definedName name=\"procurement_actual\">'采购与经费'!$B$7</definedName>" in wb
-    assert "'采购与经费'!$B$7/'采购与经费'!$B$6" in x.formula("指标计算", "C4")
+    assert "('采购与经费'!$B$7+0)/('采购与经费'!$B$6+0)" in x.formula("指标计算", "C4")
     assert '<dimension ref="A1:D21" />' in x.text(x.sheet_part("采购与经费"))
     # the metadata sheet holds references as text: Excel leaves them alone, and so do we
     assert x.text(x.sheet_part(META)) == good.text(good.sheet_part(META))
@@ -265,8 +265,8 @@ def test_renamed_sheet_is_not_reported_as_inserted_rows(good, check):
 
 # --------------------------------------------------------------------------- 5-6. input values
 
-@pytest.mark.parametrize("typed, note", [("1,317.55", "文本“1,317.55”按数值 1317.55 读取"),
-                                         ("１，３１７．５５", "全角数字已转换")])
+@pytest.mark.parametrize("typed, note", [("1317.55", "文本“1317.55”按数值 1317.55 读取"),
+                                         ("1317.550", "按数值 1317.55 读取")])
 def test_number_stored_as_text_is_normalised(good, good_result, check, pos, typed, note):
     sheet, coord = pos("q1_cumulative")
     result = check(good.copy().set_string(sheet, coord, typed), f"文本数字-{len(typed)}.xlsx")
@@ -279,6 +279,24 @@ def test_number_stored_as_text_is_normalised(good, good_result, check, pos, type
     m = one(result, "normalised")
     assert (m.level, m.sheet, m.cell, m.field) == (NOTE, sheet, coord, "q1_cumulative")
     assert m.text.startswith(f"{sheet}!{coord}“第一季度") and typed in m.text and note in m.text
+
+
+@pytest.mark.parametrize("typed, note", [("1,317.55", "文本“1,317.55”按数值 1317.55 读取"),
+                                         ("１，３１７．５５", "全角数字已转换"),
+                                         ("1317.55万元", "按 1317.55 万元读取")])
+def test_number_text_the_formulas_cannot_compute_is_an_error(good, good_result, check, pos, typed, note):
+    """Read (with a note), but the workbook's formulas cannot compute with it: its 审核 sheet
+    says 错误 and its scores #VALUE! (tests/test_input_validity.py), and so does the check."""
+    sheet, coord = pos("q1_cumulative")
+    result = check(good.copy().set_string(sheet, coord, typed), f"文本-{len(typed)}.xlsx")
+    assert result.status == "rejected" and result.exit_code == 1
+    assert codes(result, ERROR) == ["not_a_number"]
+    m = result.errors[0]
+    assert (m.sheet, m.cell, m.field) == (sheet, coord, "q1_cumulative")
+    assert typed.strip() in m.text and "#VALUE!" in m.text and "1317.55" in m.text
+    assert note in one(result, "normalised").text
+    assert result.inputs == good_result.inputs
+    assert "comparison_skipped" in codes(result)
 
 
 def test_word_where_a_number_belongs(good, check, pos, fw):

@@ -87,7 +87,8 @@ def _cells(framework: Framework) -> tuple[Cell, ...]:
                       "grade"))
     for check in fw.checks:
         cells.append(Cell(check_id(check.id), check.result(), "check"))
-        cells.append(Cell(detail_id(check.id), if_(ref(check_id(check.id)).eq(PASSED), "", check.detail()), "detail"))
+        cells.append(Cell(detail_id(check.id), if_(ref(check_id(check.id)).eq(PASSED), "", check.shown_detail()),
+                          "detail"))
     for level, key in ((ERROR, "errors"), (WARNING, "warnings")):
         count: Expr = lift(0)
         for check in fw.checks:

@@ -13,6 +13,8 @@ list the template tests scan against.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,18 +37,33 @@ class FormulaError(Exception):
 
 # --------------------------------------------------------------------------- value semantics
 
+# A number stored as text that every application converts in arithmetic ("437.35"+0): ASCII
+# digits, one point, an exponent, spaces around.  Excel converts more ("1,234", "12%", full-width
+# digits in its CJK editions), LibreOffice and WPS do not all: those count as not a number.
+_PLAIN_NUMBER = re.compile(r"[ ]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ ]*")
+
+
+def text_number(value: str) -> float | None:
+    """The number a text cell holds as every application reads it in arithmetic, or None."""
+    if _PLAIN_NUMBER.fullmatch(value) is None:
+        return None
+    x = float(value)
+    return x if math.isfinite(x) else None
+
+
 def as_number(value: Any) -> float:
-    """A cell value used in arithmetic, as Excel does: empty is 0, TRUE is 1."""
+    """A cell value used in arithmetic, as Excel does: empty is 0, TRUE is 1, a number stored
+    as text is its number, other text is #VALUE!."""
     if value is None or value == "":
         return 0.0
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, (int, float)):
         return float(value)
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        raise FormulaError("#VALUE!") from None
+    x = text_number(str(value))
+    if x is None:
+        raise FormulaError("#VALUE!")
+    return x
 
 
 def as_text(value: Any) -> str:
@@ -309,6 +326,15 @@ def _f_iferror(args: list[Thunk], values: Mapping[str, Any]) -> Any:
         return args[1](values)
 
 
+def _f_isnumber(args: list[Thunk], values: Mapping[str, Any]) -> bool:
+    # ISNUMBER of an error value is FALSE, not the error (ISNUMBER(A1+0) tests a usable number)
+    try:
+        v = args[0](values)
+    except FormulaError:
+        return False
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _strict(fn: Callable[..., Any]) -> Callable[[list[Thunk], Mapping[str, Any]], Any]:
     def run(args: list[Thunk], values: Mapping[str, Any]) -> Any:
         return fn(*[a(values) for a in args])
@@ -335,7 +361,7 @@ _FUNCS: dict[str, Callable[[list[Thunk], Mapping[str, Any]], Any]] = {
     "ABS": _strict(lambda v: abs(as_number(v))),
     "ROUND": _strict(lambda v, d: excel_round(as_number(v), int(as_number(d)))),
     "SUM": _strict(_sum),
-    "ISNUMBER": _strict(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "ISNUMBER": _f_isnumber,
     "TEXT": _strict(lambda v, fmt: text_format(as_number(v), fmt)),
     "LEN": _strict(lambda v: float(len(as_text(v)))),
     "LEFT": _strict(lambda v, n: as_text(v)[: int(as_number(n))]),
@@ -379,6 +405,19 @@ def lift(value: Any) -> Expr:
 
 def ref(name: str) -> Ref:
     return Ref(name)
+
+
+def number(name: str) -> Expr:
+    """A numeric input used as a number: `cell+0`.  Empty is 0 and a number stored as text is
+    converted, as in any arithmetic; other text (55人) is #VALUE!, which the 审核 sheet reports
+    (checks.usable_number_checks).  A bare reference would let MIN, MAX and SUM skip such a
+    cell silently and a comparison rank text above every number."""
+    return Binary("+", Ref(name), Const(0.0))
+
+
+def usable(name: str) -> Expr:
+    """Whether a numeric input is empty or a number the workbook's formulas can compute with."""
+    return call("ISNUMBER", number(name))
 
 
 def call(name: str, *args: Any) -> Call:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from jixiao.expr import Expr, call, concat, if_, lift, ref, round_, text
+from jixiao.expr import Expr, call, concat, if_, lift, number, ref, round_, text
 from jixiao.framework.spec import FrameworkError, Spec
 from jixiao.textformat import general_text
 
@@ -26,6 +26,10 @@ class Measure:
 
     def readings(self) -> list[str]:
         """How this measure is computed where the documents are silent, for the 填表说明."""
+        return []
+
+    def optional_inputs(self) -> list[str]:
+        """Inputs this measure reads whose blank has a meaning it states (not required)."""
         return []
 
 
@@ -62,6 +66,13 @@ class Names:
 
     def threshold(self, name: str, at: float) -> str:
         return general_text(at * 100) + "%" if self.is_ratio(name) else general_text(at)
+
+
+def numeric(names: Names, name: str) -> Expr:
+    """A field or measure used as a number: a measure is a formula result already; an input
+    goes through `expr.number` so that a number stored as text counts and other text is an
+    error the 审核 sheet reports, never a cell MIN/MAX/SUM skip."""
+    return ref(name) if name in names.measures else number(name)
 
 
 def check_name(names: Names, name: str, where: str) -> str:
@@ -102,13 +113,12 @@ class Ratio(Measure):
             return float(value)
         raise FrameworkError(where, "应为字段 id、字段 id 列表（相加）或数值")
 
-    @staticmethod
-    def _sum(op: list[str] | float) -> Expr:
+    def _sum(self, op: list[str] | float) -> Expr:
         if isinstance(op, float):
             return lift(op)
-        out: Expr = ref(op[0])
+        out: Expr = numeric(self._names, op[0])
         for name in op[1:]:
-            out = out + ref(name)
+            out = out + numeric(self._names, name)
         return out
 
     def _shown(self, op: list[str] | float) -> Expr:
@@ -163,22 +173,31 @@ class DeclaredOrDifference(Measure):
         self.minuend = check_name(names, spec.req("minuend"), spec.at("minuend"))
         self.subtrahend = check_name(names, spec.req("subtrahend"), spec.at("subtrahend"))
         self._names_used = [names.label(n) for n in (self.declared, self.minuend, self.subtrahend)]
+        self._names = names
 
     # 万元 to 0.01 元: a difference of two amounts carries float noise (1200.7 − 1113.25 =
     # 87.45000000000005) that LibreOffice shows as 87.4500000000001 when joined to text.
     DECIMALS = 6
 
+    def optional_inputs(self) -> list[str]:
+        return [self.declared]
+
     def readings(self) -> list[str]:
         names = self._names_used
         return [f"{self.label}：填写了“{names[0]}”的按所填金额计；未填写的按|{names[1]}−{names[2]}|计算。"]
 
+    def _declared(self) -> Expr:
+        # declared: not empty and a number (also one stored as text, as the checker reads it)
+        return call("AND", ref(self.declared).ne(""), call("ISNUMBER", number(self.declared)))
+
     def expr(self) -> Expr:
-        return round_(call("ABS", if_(call("ISNUMBER", ref(self.declared)), ref(self.declared),
-                                      ref(self.minuend) - ref(self.subtrahend))), self.DECIMALS)
+        return round_(call("ABS", if_(self._declared(), number(self.declared),
+                                      numeric(self._names, self.minuend) - numeric(self._names, self.subtrahend))),
+                      self.DECIMALS)
 
     def explain(self, names: Names) -> Expr:
         return if_(
-            call("ISNUMBER", ref(self.declared)),
+            self._declared(),
             concat(self.label, "（单位填报）", ref(self.id), "万元"),
             concat(self.label, "=|", ref(self.minuend), "−", ref(self.subtrahend), "|=", ref(self.id), "万元"),
         )

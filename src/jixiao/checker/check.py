@@ -19,7 +19,9 @@ from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
 from jixiao.checker.workbook_xml import (
     SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
 )
+from jixiao.expr import text_number
 from jixiao.numeric import same_cell_value, same_text
+from jixiao.textformat import general_text
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
@@ -232,6 +234,13 @@ class _Check:
                 continue
             if outcome.note:
                 r.add(NOTE, "normalised", f"{sheet}!{coord}“{field.label}”：{outcome.note}", **where)
+            if field.numeric and isinstance(found, str) and outcome.value is not None and text_number(found) is None:
+                # read here, but the workbook's own formulas cannot compute with it: its 审核
+                # sheet says 错误 (usable_numbers) and its scores show #VALUE!; so must we
+                r.add(ERROR, "not_a_number",
+                      f"{sheet}!{coord}“{field.label}”：填写的是文本“{found.strip()}”，工作簿的公式不能将其作为数值计算"
+                      f"（得分显示 #VALUE!，审核表报错误）；请改为只填写数字 {general_text(float(outcome.value))}",
+                      **where)
             if outcome.value is None:
                 if field.required:
                     r.add(ERROR, "required", f"{sheet}!{coord}“{field.label}”为必填项，尚未填写", **where)
@@ -273,7 +282,7 @@ class _Check:
         fw, book, r = self.fw, self.book, self.result
         expected_formulas = _expected_formulas(fw, tuple(sorted(self.positions.items())))
         cached = book.has_cached_values([self.positions[c.id] for c in computed_cells(fw)])
-        self.invalid = any(m.code == "invalid_value" for m in r.messages)
+        self.invalid = any(m.code in ("invalid_value", "not_a_number") for m in r.messages)
         if cached and self.invalid:
             r.add(NOTE, "comparison_skipped", "存在无效输入：修正后再比对工作簿结果与重新计算结果（各指标的重新计算按该项未填写计）")
         if not cached:
