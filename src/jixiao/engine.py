@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from jixiao.checks import ERROR, PASSED, WARNING
-from jixiao.expr import Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
+from jixiao.expr import ErrorValue, Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
 from jixiao.framework.model import Framework
 from jixiao.measures import Names
 
@@ -158,7 +158,7 @@ def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:
         try:
             values[cell.id] = cell.run(values)
         except FormulaError as exc:
-            values[cell.id] = exc.code
+            values[cell.id] = ErrorValue(exc.code)
     return values
 
 

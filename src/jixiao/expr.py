@@ -35,19 +35,32 @@ class FormulaError(Exception):
         self.code = code
 
 
+class ErrorValue(str):
+    """A cell holding an error value (#VALUE!): equal to its code as text (as a saved workbook
+    shows it), but a reference to it passes the error on, as in Excel: SUM over a #VALUE!
+    score is #VALUE!, not the sum of the others."""
+
+    __slots__ = ()
+
+
 # --------------------------------------------------------------------------- value semantics
 
-# A number stored as text that every application converts in arithmetic ("437.35"+0): ASCII
-# digits, one point, an exponent, spaces around.  Excel converts more ("1,234", "12%", full-width
-# digits in its CJK editions), LibreOffice and WPS do not all: those count as not a number.
-_PLAIN_NUMBER = re.compile(r"[ ]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ ]*")
+# A number stored as text that the applications convert in arithmetic ("437.35"+0, "1,317.55"+0
+# in a Chinese or English locale, "96.42%"+0 = 0.9642): ASCII digits, thousands separators in
+# threes, one point, an exponent or a percent sign, spaces around.  Full-width digits or a unit
+# (55人, 437.35万元) are #VALUE! in LibreOffice (and in Excel).
+_PLAIN_NUMBER = re.compile(
+    r"[ ]*[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?(%?)[ ]*")
 
 
 def text_number(value: str) -> float | None:
     """The number a text cell holds as every application reads it in arithmetic, or None."""
-    if _PLAIN_NUMBER.fullmatch(value) is None:
+    m = _PLAIN_NUMBER.fullmatch(value)
+    if m is None:
         return None
-    x = float(value)
+    x = float(value.replace(",", "").replace("%", ""))
+    if m.group(1):
+        x /= 100
     return x if math.isfinite(x) else None
 
 
@@ -206,11 +219,20 @@ class Ref(Expr):
         self.name = name
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
-        return values.get(self.name)
+        value = values.get(self.name)
+        if type(value) is ErrorValue:
+            raise FormulaError(value)
+        return value
 
     def compile(self) -> Callable[[Mapping[str, Any]], Any]:
         name = self.name
-        return lambda values: values.get(name)
+
+        def get(values: Mapping[str, Any]) -> Any:
+            value = values.get(name)
+            if type(value) is ErrorValue:
+                raise FormulaError(value)
+            return value
+        return get
 
     def excel(self, refs: Callable[[str], str]) -> str:
         return refs(self.name)
