@@ -23,7 +23,6 @@ the module is one soffice call.
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import time
@@ -42,6 +41,7 @@ from jixiao.engine import computed_cells, evaluate, score, score_id, text_id
 from jixiao.expr import lift, round_
 from jixiao.framework.loader import load_framework
 from jixiao.libreoffice import recalculate
+from jixiao.numeric import same_number
 from jixiao.samples import sample_path
 from jixiao.textformat import general_text
 from jixiao.workbook.evaluate import CompiledWorkbook, cell_key, evaluate_file, parse_key
@@ -91,8 +91,7 @@ def last_digit_apart(engine: float, other: float) -> bool:
     a number of at most 15 digits must come back exactly."""
     if float(f"{engine:.15g}") == engine or engine == 0:
         return False
-    unit = 10.0 ** (math.floor(math.log10(abs(engine))) - 14)
-    return abs(other - engine) <= unit * (1 + 1e-9)
+    return same_number(engine, other)  # the checker's and add-in's definition (jixiao.numeric)
 
 
 def disagreements(expected: Mapping[str, Any], actual: Mapping[str, Any], names: Mapping[str, str],
@@ -677,15 +676,16 @@ def test_libreoffice_last_digit_of_long_numbers(recalculated: Recalculated) -> N
     random quotients of two amounts; 0.28553314603993646 read from a file came back as
     0.285533146039937 (correctly rounded: …936).  The engine and formulas round the binary
     value correctly, as jixiao assumes Excel does (Excel itself is not available here).
-    Scores are not affected: every score and ratio is ROUNDed to far fewer digits; only the
-    raw quotients of the data sheets (shown as 0.00%) and inputs of more than 15 digits are."""
+    Scores are not affected: every score is ROUNDed to 2 decimals; the ratios (unrounded since
+    issue 8) and the raw quotients of the data sheets may be, which `numeric.same_number` (the
+    checker's definition of the same cell value) allows."""
     engine, libreoffice = recalculated.cell("pin-digits", "fa_special_rate")  # 3.51/8614353.90100028
     assert engine == 3.51 / 8614353.90100028
     assert f"{engine:.15g}" == "4.07459461305905e-07"
     assert_libreoffice(recalculated, libreoffice, seen_in_74=4.07459461305906e-07, excel=4.07459461305905e-07)
     assert last_digit_apart(engine, 4.07459461305906e-07)
     assert not last_digit_apart(0.745, 0.746) and not last_digit_apart(engine, 4.07459461305907e-07)
-    engine, libreoffice = recalculated.cell("pin-digits", "asset_utilisation")  # ratios: ROUNDed
+    engine, libreoffice = recalculated.cell("pin-digits", "asset_utilisation")  # 0 / 1E-20
     assert engine == libreoffice
     # the same in text, for an input of 17 significant digits (not typeable)
     engine, libreoffice = recalculated.cell("pin-digits", "explain.q3_progress")
