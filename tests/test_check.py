@@ -648,3 +648,39 @@ def test_every_code_asserted_here_is_documented():
                  "external_link", "sheet_added", "cross_check", "empty", "not_spreadsheet", "truncated_zip", "xls",
                  "encrypted"):
         assert f"`{code}`" in text, code
+
+
+# --------------------------------------------------------------------------- issue 8: the same cell value
+
+def _with_cached(x: Xlsx, where: tuple[str, str], old: str, new: str) -> Xlsx:
+    cell = x.cell_xml(*where)
+    assert f"{old}</v>" in cell
+    return x.patch(x.sheet_part(where[0]), cell, cell.replace(f"{old}</v>", f"{new}</v>"))
+
+
+def test_ratio_one_off_in_its_15th_digit_is_the_same_value(good, good_result, check, pos):
+    """LibreOffice 7.4 writes a quotient's 15th significant digit sometimes one off."""
+    x = _with_cached(good.copy(), pos("procurement_rate"), "0.9743912198468045", "0.974391219846804")
+    result = check(x, "第15位.xlsx")
+    assert (result.status, codes(result)) == (good_result.status, codes(good_result))
+
+
+def test_ratio_that_really_differs_is_an_error(good, check, pos):
+    x = _with_cached(good.copy(), pos("procurement_rate"), "0.9743912198468045", "0.97439")
+    result = check(x, "比率不同.xlsx")
+    assert [(m.code, m.field) for m in result.errors] == [("result_mismatch", "procurement_rate")]
+
+
+def test_half_way_percentage_shown_the_other_way_is_the_same_text(good, good_result, check, pos):
+    x = _with_cached(good.copy(), pos("explain.procurement_rate"), "=97.44%", "=97.43%")
+    result = check(x, "百分比末位.xlsx")
+    assert (result.status, codes(result)) == (good_result.status, codes(good_result))
+
+
+def test_other_explanation_difference_is_a_warning_quoting_both(good, good_result, check, pos):
+    x = _with_cached(good.copy(), pos("explain.procurement_rate"), "=97.44%", "=97.40%")
+    result = check(x, "说明不同.xlsx")
+    assert result.exit_code == 0 and result.errors == []
+    (m,) = [m for m in result.warnings if m.code == "text_mismatch"]
+    assert (m.sheet, m.cell, m.field) == (*pos("explain.procurement_rate"), "explain.procurement_rate")
+    assert "=97.40%”" in m.text and "=97.44%”" in m.text

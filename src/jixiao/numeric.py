@@ -99,8 +99,10 @@ def same_number(a: float, b: float) -> bool:
         return False
     if x == y:
         return True
-    top = max(x.adjusted(), y.adjusted())
-    return abs(x - y) <= Decimal(1).scaleb(top - SIGNIFICANT_DIGITS + 1)
+    # one unit of the 15th digit of the smaller (99.9999999999999 and 100 are one apart; 0 and
+    # 1E-300 are not)
+    low = min(x.adjusted(), y.adjusted()) if x and y else (x or y).adjusted() - SIGNIFICANT_DIGITS
+    return abs(x - y) <= Decimal(1).scaleb(low - SIGNIFICANT_DIGITS + 1)
 
 
 # A number shown in a text: 55.97%, 1,317.55, 0.97.  A percentage shown with decimals may differ
@@ -144,4 +146,6 @@ def same_cell_value(a: object, b: object) -> bool:
     checker reports such a difference as a 警告, never as a different result."""
     if _is_number(a) and _is_number(b):
         return same_number(float(a), float(b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
     return (a if a is not None else "") == (b if b is not None else "")
