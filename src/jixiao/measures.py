@@ -135,8 +135,13 @@ class Ratio(Measure):
     def _labels(self, op: list[str] | float) -> str:
         return general_text(op) if isinstance(op, float) else "+".join(self._names.label(n) for n in op)
 
+    @staticmethod
+    def _as(v: float) -> str:
+        # zero_den num_only 999 stands for "beyond any threshold": say so, not "99900%"
+        return "超过100%" if v >= 10 else general_text(v * 100) + "%"
+
     def readings(self) -> list[str]:
-        pct = lambda v: general_text(v * 100) + "%"  # noqa: E731
+        pct = self._as
         return [f"{self.label}：{self.note}且{self._labels(self.num)}为0的，按{pct(self.both_zero)}计；"
                 f"{self.note}但{self._labels(self.num)}不为0的，按{pct(self.num_only)}计。"]
 
@@ -149,7 +154,7 @@ class Ratio(Measure):
 
     def explain(self, names: Names) -> Expr:
         num, den = self._sum(self.num), self._sum(self.den)
-        pct = lambda v: general_text(v * 100) + "%"  # noqa: E731
+        pct = self._as
         zero_text = if_(
             num.eq(0),
             f"{self.note}且{self._labels(self.num)}为0，{self.label}按{pct(self.both_zero)}计",
