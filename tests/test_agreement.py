@@ -256,6 +256,7 @@ BOUNDARIES: dict[str, dict[str, dict[str, Any]]] = {
         "quarters-quota-0-spent": quarters([10, 20, 30, 40], 0),
         "quarters-blank": quarters([None] * 4, None),
         "quarters-q2-43.249999pct": quarters([250, 432.49999, 750, 1000], 1000),  # 7th decimal
+        "quarters-annual-1.96499999": quarters([250, 500, 750, 929.99998], 1000),  # 7th decimal
     },
     "projects": {  # completed/planned × 6, capped; none planned
         "projects-1-of-16": {"projects_planned": 16, "projects_completed": 1},  # 0.375
@@ -580,6 +581,7 @@ AT_BOUNDARY: list[tuple[str, str, Any]] = [
     ("adjustment-5-of-50", "adjustment_ratio", 0.1),
     ("adjustment-5-of-50", "score.financial_compliance", 3),
     ("quarters-q2-43.249999pct", "score.budget_execution", 5.79),  # 1 + 0.86 + 1 + 1 + 1.93
+    ("quarters-annual-1.96499999", "score.budget_execution", 5.89),  # 3 + 0.93 + 1.96 (6 decimals: 1.97)
     ("quarters-quota-0", "score.budget_execution", 6),  # nothing planned, nothing spent: on schedule
     ("quarters-quota-0-spent", "score.budget_execution", 0),  # 4 × 0.51 + 1.01
     ("quarters-annual-0.805", "score.budget_execution", 2.41),  # 4 × 0.40 + 0.81
