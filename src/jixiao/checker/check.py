@@ -252,7 +252,7 @@ class _Check:
 
     def _cross_checks(self) -> None:
         for check in self.fw.checks:
-            if check.kind == "required":
+            if check.kind in ("required", "usable_numbers"):
                 continue  # reported per field, with its cell, by _read_inputs
             result = self.values[check_id(check.id)]
             if result in (ERROR, WARNING):
