@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -192,14 +193,26 @@ def saved(originals: dict[str, Path], dated: Path, soffice: str,
     out: dict[str, dict[str, Path]] = {"original": dict(originals)}
     sources = list(originals.values()) + [dated]
     for variant, recalc in (("libreoffice-default", False), ("libreoffice-recalc", True)):
+        started = time.perf_counter()
         converted = recalculate(sources, tmp_path_factory.mktemp(variant), batch_size=len(sources),
                                 soffice=soffice, recalc=recalc)
+        TIMINGS[variant] = (len(sources), time.perf_counter() - started)
         out[variant] = {case: converted[path] for case, path in originals.items()}
         out[variant]["dated"] = converted[dated]
     for variant, rewrite in (("openpyxl", resave_openpyxl), ("no-r-attributes", rewrite_without_r)):
         folder = tmp_path_factory.mktemp(variant)
         out[variant] = {case: rewrite(path, folder / path.name) for case, path in originals.items()}
     return out
+
+
+TIMINGS: dict[str, tuple[int, float]] = {}
+
+
+def test_libreoffice_timing(saved: dict[str, dict[str, Path]], capsys: pytest.CaptureFixture[str]) -> None:
+    """A record, not an assertion on speed (printed even without -s)."""
+    with capsys.disabled():
+        for variant, (n, seconds) in TIMINGS.items():
+            print(f"\n[timing] {variant}: {n} workbooks in one soffice call, {seconds:.1f}s")
 
 
 @pytest.fixture(scope="module")
