@@ -23,7 +23,6 @@ the module is one soffice call.
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import time
@@ -42,6 +41,7 @@ from jixiao.engine import computed_cells, evaluate, score, score_id, text_id
 from jixiao.expr import lift, round_
 from jixiao.framework.loader import load_framework
 from jixiao.libreoffice import recalculate
+from jixiao.numeric import same_number
 from jixiao.samples import sample_path
 from jixiao.textformat import general_text
 from jixiao.workbook.evaluate import CompiledWorkbook, cell_key, evaluate_file, parse_key
@@ -91,8 +91,7 @@ def last_digit_apart(engine: float, other: float) -> bool:
     a number of at most 15 digits must come back exactly."""
     if float(f"{engine:.15g}") == engine or engine == 0:
         return False
-    unit = 10.0 ** (math.floor(math.log10(abs(engine))) - 14)
-    return abs(other - engine) <= unit * (1 + 1e-9)
+    return same_number(engine, other)  # the checker's and add-in's definition (jixiao.numeric)
 
 
 def disagreements(expected: Mapping[str, Any], actual: Mapping[str, Any], names: Mapping[str, str],
@@ -190,6 +189,7 @@ BOUNDARIES: dict[str, dict[str, dict[str, Any]]] = {
         "assets-90pct-inexact": {"fa_total_value": 1402.24, "fa_total_in_use": 1262.016},
         "assets-value-0": {"fa_total_value": 0, "fa_total_in_use": 0},
         "assets-value-0-in-use-12.5": {"fa_total_value": 0, "fa_total_in_use": 12.5},
+        "assets-89.99995pct": {"fa_total_value": 1000, "fa_total_in_use": 899.9995},  # a hair under
     },
     "staff": {  # 在编/编制 ≤100%, 编制 0; 编外/(在编+编外) <5% / ≤10%, nobody at all
         "staff-100pct-contract-5pct": {"staff_quota": 19, "staff_established": 19, "staff_contract": 1},
@@ -198,6 +198,10 @@ BOUNDARIES: dict[str, dict[str, dict[str, Any]]] = {
         "staff-quota-0-nobody": {"staff_quota": 0, "staff_established": 0, "staff_contract": 0},
         "staff-quota-0-staffed": {"staff_quota": 0, "staff_established": 5, "staff_contract": 0},
         "contract-only": {"staff_quota": 13, "staff_established": 0, "staff_contract": 3},
+        "contract-5-of-50": {"staff_quota": 50, "staff_established": 45, "staff_contract": 5},  # 10% exactly
+        "contract-5.00004pct": {"staff_quota": 2400000, "staff_established": 2374999, "staff_contract": 125001},
+        "contract-4.99996pct": {"staff_quota": 2400000, "staff_established": 2375001, "staff_contract": 124999},
+        "contract-10.00004pct": {"staff_quota": 2400000, "staff_established": 2249999, "staff_contract": 250001},
     },
     "sangong": {  # “三公” <90% / ≤100%; budget 0
         "sangong-90pct": {"sangong_budget": 10, "sangong_actual": 9},
@@ -227,6 +231,8 @@ BOUNDARIES: dict[str, dict[str, dict[str, Any]]] = {
         "procurement-over": {"procurement_plan": 100, "procurement_actual": 100.01},
         "procurement-plan-0": {"procurement_plan": 0, "procurement_actual": 0},
         "procurement-plan-0-bought": {"procurement_plan": 0, "procurement_actual": 12.5},
+        "procurement-97.499995pct": {"procurement_plan": 1000, "procurement_actual": 974.99995},  # 7th decimal
+        "procurement-1000.0004-of-1000": {"procurement_plan": 1000, "procurement_actual": 1000.0004},
     },
     "adjustment": {  # 调整、调剂 ≤10%, then 0.1 per point over; 年初预算 0
         "adjustment-10pct": {"use_total_initial": 1000, "use_total_adjusted": 1100, "adjustment_declared": None},
@@ -238,6 +244,8 @@ BOUNDARIES: dict[str, dict[str, dict[str, Any]]] = {
         "adjustment-budget-0": {"use_total_initial": 0, "use_total_adjusted": 0, "adjustment_declared": None},
         "adjustment-budget-0-adjusted": {"use_total_initial": 0, "use_total_adjusted": 50,
                                          "adjustment_declared": None},
+        "adjustment-10.050001pct": {"use_total_initial": 1000, "adjustment_declared": 100.50001},
+        "adjustment-5-of-50": {"use_total_initial": 50, "adjustment_declared": 5},  # 10% exactly
     },
     "quarterly": {  # each quarter ROUND(MIN(progress/schedule,1),2); annual ROUND(mean×2,2); quota 0
         "quarters-each-0.505": quarters([126.25, 252.5, 378.75, 505], 1000),
@@ -247,6 +255,8 @@ BOUNDARIES: dict[str, dict[str, dict[str, Any]]] = {
         "quarters-quota-0": quarters([0, 0, 0, 0], 0),
         "quarters-quota-0-spent": quarters([10, 20, 30, 40], 0),
         "quarters-blank": quarters([None] * 4, None),
+        "quarters-q2-43.249999pct": quarters([250, 432.49999, 750, 1000], 1000),  # 7th decimal
+        "quarters-annual-1.96499999": quarters([250, 500, 750, 929.99998], 1000),  # 7th decimal
     },
     "projects": {  # completed/planned × 6, capped; none planned
         "projects-1-of-16": {"projects_planned": 16, "projects_completed": 1},  # 0.375
@@ -557,7 +567,23 @@ AT_BOUNDARY: list[tuple[str, str, Any]] = [
     ("adjustment-10.05pct", "score.financial_compliance", 3),  # 1 − 0.005 = 0.995 → 1.00
     ("adjustment-10.125pct-half", "score.financial_compliance", 2.99),  # 0.9875 → 0.99
     ("adjustment-budget-0-adjusted", "score.financial_compliance", 2),
-    ("quarters-each-0.505", "score.budget_execution", 3.05),  # 4 × 0.51 + 1.01
+    ("quarters-each-0.505", "score.budget_execution", 3.05),
+    # issue 8: the rule text, not ratios rounded to 6 decimals first
+    ("assets-89.99995pct", "score.fixed_asset_utilisation", 0.7),
+    ("contract-5-of-50", "contract_staff_rate", 0.1),
+    ("contract-5-of-50", "score.contract_staff_control", 0.5),
+    ("contract-5.00004pct", "score.contract_staff_control", 0.5),
+    ("contract-4.99996pct", "score.contract_staff_control", 1),  # under 5% (6 decimals: 5% → 0.5)
+    ("contract-10.00004pct", "score.contract_staff_control", 0),  # over 10% (6 decimals: 10% → 0.5)
+    ("procurement-97.499995pct", "score.procurement", 1.97),  # 0.97499995 → 0.97 (6 decimals: 0.98)
+    ("procurement-1000.0004-of-1000", "score.procurement", 1),  # more than planned → 0, + policy 1
+    ("adjustment-10.050001pct", "score.financial_compliance", 2.99),  # 0.9949999 → 0.99
+    ("adjustment-5-of-50", "adjustment_ratio", 0.1),
+    ("adjustment-5-of-50", "score.financial_compliance", 3),
+    ("quarters-q2-43.249999pct", "score.budget_execution", 5.79),  # 1 + 0.86 + 1 + 1 + 1.93
+    ("quarters-annual-1.96499999", "score.budget_execution", 5.89),  # 3 + 0.93 + 1.96 (6 decimals: 1.97)
+    ("quarters-quota-0", "score.budget_execution", 6),  # nothing planned, nothing spent: on schedule
+    ("quarters-quota-0-spent", "score.budget_execution", 0),  # 4 × 0.51 + 1.01
     ("quarters-annual-0.805", "score.budget_execution", 2.41),  # 4 × 0.40 + 0.81
     ("projects-1-of-16", "score.project_timeliness", 0.38),
     ("projects-1-of-80", "score.project_timeliness", 0.08),
@@ -652,15 +678,16 @@ def test_libreoffice_last_digit_of_long_numbers(recalculated: Recalculated) -> N
     random quotients of two amounts; 0.28553314603993646 read from a file came back as
     0.285533146039937 (correctly rounded: …936).  The engine and formulas round the binary
     value correctly, as jixiao assumes Excel does (Excel itself is not available here).
-    Scores are not affected: every score and ratio is ROUNDed to far fewer digits; only the
-    raw quotients of the data sheets (shown as 0.00%) and inputs of more than 15 digits are."""
+    Scores are not affected: every score is ROUNDed to 2 decimals; the ratios (unrounded since
+    issue 8) and the raw quotients of the data sheets may be, which `numeric.same_number` (the
+    checker's definition of the same cell value) allows."""
     engine, libreoffice = recalculated.cell("pin-digits", "fa_special_rate")  # 3.51/8614353.90100028
     assert engine == 3.51 / 8614353.90100028
     assert f"{engine:.15g}" == "4.07459461305905e-07"
     assert_libreoffice(recalculated, libreoffice, seen_in_74=4.07459461305906e-07, excel=4.07459461305905e-07)
     assert last_digit_apart(engine, 4.07459461305906e-07)
     assert not last_digit_apart(0.745, 0.746) and not last_digit_apart(engine, 4.07459461305907e-07)
-    engine, libreoffice = recalculated.cell("pin-digits", "asset_utilisation")  # ratios: ROUNDed
+    engine, libreoffice = recalculated.cell("pin-digits", "asset_utilisation")  # 0 / 1E-20
     assert engine == libreoffice
     # the same in text, for an input of 17 significant digits (not typeable)
     engine, libreoffice = recalculated.cell("pin-digits", "explain.q3_progress")

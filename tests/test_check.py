@@ -157,7 +157,7 @@ def test_surgery_insert_rows_moves_cells_references_and_names(good):
     assert x.cell_xml("采购与经费", "B7").count("426.15") == 1  # procurement_actual was B6
     wb = x.text("xl/workbook.xml")
     assert "<definedName name=\"procurement_actual\">'采购与经费'!$B$7</definedName>" in wb
-    assert "'采购与经费'!$B$7/'采购与经费'!$B$6" in x.formula("指标计算", "C4")
+    assert "('采购与经费'!$B$7+0)/('采购与经费'!$B$6+0)" in x.formula("指标计算", "C4")
     before = int(re.search(r'<dimension ref="A1:D(\d+)" />', good.text(good.sheet_part("采购与经费"))).group(1))
     assert f'<dimension ref="A1:D{before + 1}" />' in x.text(x.sheet_part("采购与经费"))
     # the metadata sheet holds references as text: Excel leaves them alone, and so do we
@@ -266,8 +266,9 @@ def test_renamed_sheet_is_not_reported_as_inserted_rows(good, check):
 
 # --------------------------------------------------------------------------- 5-6. input values
 
-@pytest.mark.parametrize("typed, note", [("1,317.55", "文本“1,317.55”按数值 1317.55 读取"),
-                                         ("１，３１７．５５", "全角数字已转换")])
+@pytest.mark.parametrize("typed, note", [("1317.55", "文本“1317.55”按数值 1317.55 读取"),
+                                         ("1317.550", "按数值 1317.55 读取"),
+                                         ("1,317.55", "文本“1,317.55”按数值 1317.55 读取")])
 def test_number_stored_as_text_is_normalised(good, good_result, check, pos, typed, note):
     sheet, coord = pos("q1_cumulative")
     result = check(good.copy().set_string(sheet, coord, typed), f"文本数字-{len(typed)}.xlsx")
@@ -280,6 +281,23 @@ def test_number_stored_as_text_is_normalised(good, good_result, check, pos, type
     m = one(result, "normalised")
     assert (m.level, m.sheet, m.cell, m.field) == (NOTE, sheet, coord, "q1_cumulative")
     assert m.text.startswith(f"{sheet}!{coord}“第一季度") and typed in m.text and note in m.text
+
+
+@pytest.mark.parametrize("typed, note", [("１，３１７．５５", "全角数字已转换"),
+                                         ("1317.55万元", "按 1317.55 万元读取")])
+def test_number_text_the_formulas_cannot_compute_is_an_error(good, good_result, check, pos, typed, note):
+    """Read (with a note), but the workbook's formulas cannot compute with it: its 审核 sheet
+    says 错误 and its scores #VALUE! (tests/test_input_validity.py), and so does the check."""
+    sheet, coord = pos("q1_cumulative")
+    result = check(good.copy().set_string(sheet, coord, typed), f"文本-{len(typed)}.xlsx")
+    assert result.status == "rejected" and result.exit_code == 1
+    assert codes(result, ERROR) == ["not_a_number"]
+    m = result.errors[0]
+    assert (m.sheet, m.cell, m.field) == (sheet, coord, "q1_cumulative")
+    assert typed.strip() in m.text and "#VALUE!" in m.text and "1317.55" in m.text
+    assert note in one(result, "normalised").text
+    assert result.inputs == good_result.inputs
+    assert "comparison_skipped" in codes(result)
 
 
 def test_word_where_a_number_belongs(good, check, pos, fw):
@@ -347,7 +365,11 @@ def test_manual_calculation_leaves_stale_results(good, check, pos):
     assert (ind.workbook_score, ind.recomputed_score) == (1.97, 2)
     assert [i.id for i in result.indicators if not i.agrees] == ["procurement"]
     assert (result.workbook_total, result.recomputed_total) == (94.79, 94.82)
-    assert_warnings(result, FUTIAN_WARNINGS)
+    # the stale explanation texts (计算过程, 扣分情况说明): a warning quoting both, not an error
+    texts = [m for m in result.warnings if m.code == "text_mismatch"]
+    assert sorted(m.field for m in texts) == ["explain.procurement_rate", "text.procurement"]
+    assert all("工作簿为“" in m.text and "重新计算为“" in m.text for m in texts)
+    assert_warnings(result, FUTIAN_WARNINGS, "text_mismatch", "text_mismatch")
 
 
 def test_same_change_in_automatic_mode_is_a_mismatch(good, check, pos):
@@ -628,3 +650,39 @@ def test_every_code_asserted_here_is_documented():
                  "external_link", "sheet_added", "cross_check", "empty", "not_spreadsheet", "truncated_zip", "xls",
                  "encrypted", "external_input", "not_regular_file", "corrupt_part", "internal_error"):
         assert f"`{code}`" in text, code
+
+
+# --------------------------------------------------------------------------- issue 8: the same cell value
+
+def _with_cached(x: Xlsx, where: tuple[str, str], old: str, new: str) -> Xlsx:
+    cell = x.cell_xml(*where)
+    assert f"{old}</v>" in cell
+    return x.patch(x.sheet_part(where[0]), cell, cell.replace(f"{old}</v>", f"{new}</v>"))
+
+
+def test_ratio_one_off_in_its_15th_digit_is_the_same_value(good, good_result, check, pos):
+    """LibreOffice 7.4 writes a quotient's 15th significant digit sometimes one off."""
+    x = _with_cached(good.copy(), pos("procurement_rate"), "0.9743912198468045", "0.974391219846804")
+    result = check(x, "第15位.xlsx")
+    assert (result.status, codes(result)) == (good_result.status, codes(good_result))
+
+
+def test_ratio_that_really_differs_is_an_error(good, check, pos):
+    x = _with_cached(good.copy(), pos("procurement_rate"), "0.9743912198468045", "0.97439")
+    result = check(x, "比率不同.xlsx")
+    assert [(m.code, m.field) for m in result.errors] == [("result_mismatch", "procurement_rate")]
+
+
+def test_half_way_percentage_shown_the_other_way_is_the_same_text(good, good_result, check, pos):
+    x = _with_cached(good.copy(), pos("explain.procurement_rate"), "=97.44%", "=97.43%")
+    result = check(x, "百分比末位.xlsx")
+    assert (result.status, codes(result)) == (good_result.status, codes(good_result))
+
+
+def test_other_explanation_difference_is_a_warning_quoting_both(good, good_result, check, pos):
+    x = _with_cached(good.copy(), pos("explain.procurement_rate"), "=97.44%", "=97.40%")
+    result = check(x, "说明不同.xlsx")
+    assert result.exit_code == 0 and result.errors == []
+    (m,) = [m for m in result.warnings if m.code == "text_mismatch"]
+    assert (m.sheet, m.cell, m.field) == (*pos("explain.procurement_rate"), "explain.procurement_rate")
+    assert "=97.40%”" in m.text and "=97.44%”" in m.text

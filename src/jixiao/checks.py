@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from jixiao.expr import Expr, call, concat, if_, lift, ref, round_, sum_
+from jixiao.expr import Expr, call, concat, if_, lift, number, ref, round_, usable
 from jixiao.framework.model import YES, Field
 from jixiao.framework.spec import FrameworkError, Spec
 from jixiao.measures import Names, check_name
@@ -34,8 +34,13 @@ class Check:
         return self.condition().names() | self.detail().names()
 
     def result(self) -> Expr:
-        """What the 审核结果 cell shows: 通过, or the level of the failure."""
-        return if_(self.condition(), PASSED, self.level)
+        """What the 审核结果 cell shows: 通过, or the level of the failure.  A check that
+        cannot be computed (an input that is not a number) fails: never a #VALUE! that the
+        count of 错误 would turn into #VALUE! too."""
+        return call("IFERROR", if_(self.condition(), PASSED, self.level), self.level)
+
+    def shown_detail(self) -> Expr:
+        return call("IFERROR", self.detail(), "无法核对：有填写项不是数值")
 
 
 def _within(diff: Expr, tolerance: float) -> Expr:
@@ -55,7 +60,11 @@ class SumEquals(Check):
         self.optional_parts = spec.opt("optional_parts", bool, False)
 
     def _sum(self) -> Expr:
-        return sum_(*(ref(p) for p in self.parts))
+        # + not SUM: SUM skips a number stored as text, which the checker (and arithmetic) count
+        out = number(self.parts[0])
+        for p in self.parts[1:]:
+            out = out + number(p)
+        return out
 
     def condition(self) -> Expr:
         within = _within(self._sum() - ref(self.total), self.tolerance)
@@ -112,7 +121,7 @@ class NonDecreasing(Check):
             raise FrameworkError(spec.at("values"), "至少需要两个值")
 
     def condition(self) -> Expr:
-        return call("AND", *(ref(b) >= ref(a) for a, b in zip(self.values, self.values[1:])))
+        return call("AND", *(number(b) >= number(a) for a, b in zip(self.values, self.values[1:])))
 
     def detail(self) -> Expr:
         parts: list = ["依次为"]
@@ -158,6 +167,24 @@ class Required(Check):
         return concat("未填写：", *(if_(ref(f.id).eq(""), f"{f.section}“{f.label}”；", "") for f in self.fields))
 
 
+class UsableNumbers(Check):
+    """Generated per sheet: every numeric input empty or a number (a number stored as text
+    counts; 55人, 437.35万元 or full-width digits do not: the formulas cannot compute them)."""
+
+    kind = "usable_numbers"
+
+    def __init__(self, fields: list[Field], **kw: object):
+        super().__init__(**kw)
+        self.fields = fields
+
+    def condition(self) -> Expr:
+        return call("AND", *(usable(f.id) for f in self.fields))
+
+    def detail(self) -> Expr:
+        return concat("以下填写项不是数值（请只填写数字，不带单位、不用全角数字）：",
+                      *(if_(usable(f.id), "", f"{f.section}“{f.label}”；") for f in self.fields))
+
+
 CHECK_KINDS: dict[str, type[Check]] = {
     cls.kind: cls for cls in (SumEquals, Equals, AtMost, NonDecreasing, AtLeastYes)
 }
@@ -175,6 +202,17 @@ def build_check(spec: Spec, names: Names) -> Check:
     return check
 
 
+def usable_number_checks(fields: list[Field]) -> list[Check]:
+    """One 错误 check per sheet listing its numeric inputs that hold text the formulas cannot
+    compute with (the checker reports the same cells as not_a_number)."""
+    by_sheet: dict[str, list[Field]] = {}
+    for f in fields:
+        if f.numeric:
+            by_sheet.setdefault(f.sheet, []).append(f)
+    return [UsableNumbers(fs, id=f"numbers_{i}", level=ERROR, message=f"{sheet}：数值填写项均为数值")
+            for i, (sheet, fs) in enumerate(by_sheet.items(), 1)]
+
+
 def required_checks(fields: list[Field]) -> list[Check]:
     """One 错误 check per sheet listing its required fields that are left blank."""
     by_sheet: dict[str, list[Field]] = {}
@@ -185,4 +223,5 @@ def required_checks(fields: list[Field]) -> list[Check]:
             for i, (sheet, fs) in enumerate(by_sheet.items(), 1)]
 
 
-__all__ = ["CHECK_KINDS", "Check", "ERROR", "PASSED", "WARNING", "build_check", "required_checks", "lift"]
+__all__ = ["CHECK_KINDS", "Check", "ERROR", "PASSED", "WARNING", "build_check", "required_checks",
+           "usable_number_checks", "lift"]

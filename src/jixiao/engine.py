@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from jixiao.checks import ERROR, PASSED, WARNING
-from jixiao.expr import Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
+from jixiao.expr import ErrorValue, Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
 from jixiao.framework.model import Framework
 from jixiao.measures import Names
 
@@ -90,7 +90,8 @@ def _cells(framework: Framework) -> tuple[Cell, ...]:
                       "grade"))
     for check in fw.checks:
         cells.append(Cell(check_id(check.id), check.result(), "check"))
-        cells.append(Cell(detail_id(check.id), if_(ref(check_id(check.id)).eq(PASSED), "", check.detail()), "detail"))
+        cells.append(Cell(detail_id(check.id), if_(ref(check_id(check.id)).eq(PASSED), "", check.shown_detail()),
+                          "detail"))
     for level, key in ((ERROR, "errors"), (WARNING, "warnings")):
         count: Expr = lift(0)
         for check in fw.checks:
@@ -165,7 +166,7 @@ def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:
         try:
             values[cell.id] = cell.run(values)
         except FormulaError as exc:
-            values[cell.id] = exc.code
+            values[cell.id] = ErrorValue(exc.code)
     return values
 
 

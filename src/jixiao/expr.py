@@ -13,6 +13,8 @@ list the template tests scan against.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,20 +35,48 @@ class FormulaError(Exception):
         self.code = code
 
 
+class ErrorValue(str):
+    """A cell holding an error value (#VALUE!): equal to its code as text (as a saved workbook
+    shows it), but a reference to it passes the error on, as in Excel: SUM over a #VALUE!
+    score is #VALUE!, not the sum of the others."""
+
+    __slots__ = ()
+
+
 # --------------------------------------------------------------------------- value semantics
 
+# A number stored as text that the applications convert in arithmetic ("437.35"+0, "1,317.55"+0
+# in a Chinese or English locale, "96.42%"+0 = 0.9642): ASCII digits, thousands separators in
+# threes, one point, an exponent or a percent sign, spaces around.  Full-width digits or a unit
+# (55人, 437.35万元) are #VALUE! in LibreOffice (and in Excel).
+_PLAIN_NUMBER = re.compile(
+    r"[ ]*[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?(%?)[ ]*")
+
+
+def text_number(value: str) -> float | None:
+    """The number a text cell holds as every application reads it in arithmetic, or None."""
+    m = _PLAIN_NUMBER.fullmatch(value)
+    if m is None:
+        return None
+    x = float(value.replace(",", "").replace("%", ""))
+    if m.group(1):
+        x /= 100
+    return x if math.isfinite(x) else None
+
+
 def as_number(value: Any) -> float:
-    """A cell value used in arithmetic, as Excel does: empty is 0, TRUE is 1."""
+    """A cell value used in arithmetic, as Excel does: empty is 0, TRUE is 1, a number stored
+    as text is its number, other text is #VALUE!."""
     if value is None or value == "":
         return 0.0
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, (int, float)):
         return float(value)
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        raise FormulaError("#VALUE!") from None
+    x = text_number(str(value))
+    if x is None:
+        raise FormulaError("#VALUE!")
+    return x
 
 
 def as_text(value: Any) -> str:
@@ -189,11 +219,20 @@ class Ref(Expr):
         self.name = name
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
-        return values.get(self.name)
+        value = values.get(self.name)
+        if type(value) is ErrorValue:
+            raise FormulaError(value)
+        return value
 
     def compile(self) -> Callable[[Mapping[str, Any]], Any]:
         name = self.name
-        return lambda values: values.get(name)
+
+        def get(values: Mapping[str, Any]) -> Any:
+            value = values.get(name)
+            if type(value) is ErrorValue:
+                raise FormulaError(value)
+            return value
+        return get
 
     def excel(self, refs: Callable[[str], str]) -> str:
         return refs(self.name)
@@ -309,6 +348,15 @@ def _f_iferror(args: list[Thunk], values: Mapping[str, Any]) -> Any:
         return args[1](values)
 
 
+def _f_isnumber(args: list[Thunk], values: Mapping[str, Any]) -> bool:
+    # ISNUMBER of an error value is FALSE, not the error (ISNUMBER(A1+0) tests a usable number)
+    try:
+        v = args[0](values)
+    except FormulaError:
+        return False
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _strict(fn: Callable[..., Any]) -> Callable[[list[Thunk], Mapping[str, Any]], Any]:
     def run(args: list[Thunk], values: Mapping[str, Any]) -> Any:
         return fn(*[a(values) for a in args])
@@ -335,7 +383,7 @@ _FUNCS: dict[str, Callable[[list[Thunk], Mapping[str, Any]], Any]] = {
     "ABS": _strict(lambda v: abs(as_number(v))),
     "ROUND": _strict(lambda v, d: excel_round(as_number(v), int(as_number(d)))),
     "SUM": _strict(_sum),
-    "ISNUMBER": _strict(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "ISNUMBER": _f_isnumber,
     "TEXT": _strict(lambda v, fmt: text_format(as_number(v), fmt)),
     "LEN": _strict(lambda v: float(len(as_text(v)))),
     "LEFT": _strict(lambda v, n: as_text(v)[: int(as_number(n))]),
@@ -379,6 +427,19 @@ def lift(value: Any) -> Expr:
 
 def ref(name: str) -> Ref:
     return Ref(name)
+
+
+def number(name: str) -> Expr:
+    """A numeric input used as a number: `cell+0`.  Empty is 0 and a number stored as text is
+    converted, as in any arithmetic; other text (55人) is #VALUE!, which the 审核 sheet reports
+    (checks.usable_number_checks).  A bare reference would let MIN, MAX and SUM skip such a
+    cell silently and a comparison rank text above every number."""
+    return Binary("+", Ref(name), Const(0.0))
+
+
+def usable(name: str) -> Expr:
+    """Whether a numeric input is empty or a number the workbook's formulas can compute with."""
+    return call("ISNUMBER", number(name))
 
 
 def call(name: str, *args: Any) -> Call:

@@ -76,8 +76,11 @@ def recalculate(
     timeout: float = 300,
     soffice: str | None = None,
     _filter: str = _FILTER,
+    recalc: bool = True,
 ) -> dict[Path, Path]:
     """Recalculate every workbook in ``paths`` and save the results in ``out_dir``.
+    With ``recalc=False`` LibreOffice runs with its default settings instead (a fresh profile:
+    a plain open-and-save, as a unit's LibreOffice does it).
 
     Returns ``{input path: output path}``.  An output is named after its
     input's stem; a stem seen before gets a ``_2``, ``_3``... suffix so that
@@ -111,7 +114,8 @@ def recalculate(
         tmp = Path(tmp_name)
         profile = tmp / "profile"
         (profile / "user").mkdir(parents=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
+        if recalc:
+            (profile / "user" / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
         for number, start in enumerate(range(0, len(inputs), batch_size)):
             batch = inputs[start : start + batch_size]
             # Copies named 0000.xlsx, 0001.xlsx...: unique, and free of spaces,

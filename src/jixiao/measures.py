@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from jixiao.expr import Expr, call, concat, if_, lift, ref, round_, text
+from jixiao.expr import Expr, call, concat, if_, lift, number, ref, round_, text
 from jixiao.framework.spec import FrameworkError, Spec
 from jixiao.textformat import general_text
 
@@ -26,6 +26,10 @@ class Measure:
 
     def readings(self) -> list[str]:
         """How this measure is computed where the documents are silent, for the 填表说明."""
+        return []
+
+    def optional_inputs(self) -> list[str]:
+        """Inputs this measure reads whose blank has a meaning it states (not required)."""
         return []
 
 
@@ -64,6 +68,13 @@ class Names:
         return general_text(at * 100) + "%" if self.is_ratio(name) else general_text(at)
 
 
+def numeric(names: Names, name: str) -> Expr:
+    """A field or measure used as a number: a measure is a formula result already; an input
+    goes through `expr.number` so that a number stored as text counts and other text is an
+    error the 审核 sheet reports, never a cell MIN/MAX/SUM skip."""
+    return ref(name) if name in names.measures else number(name)
+
+
 def check_name(names: Names, name: str, where: str) -> str:
     if not names.exists(name):
         raise FrameworkError(where, f"引用的字段或计算项 “{name}” 不存在")
@@ -71,13 +82,14 @@ def check_name(names: Names, name: str, where: str) -> str:
 
 
 class Ratio(Measure):
-    """num / den, rounded to the framework's ratio_decimals.  A zero denominator is decided in
-    the file (zero_den) and said in the text, identically in Python and the workbook."""
+    """num / den, unrounded (or rounded to the framework's ratio_decimals when a framework file
+    asks for it).  A zero denominator is decided in the file (zero_den) and said in the text,
+    identically in Python and the workbook."""
 
     kind = "ratio"
     is_ratio = True
 
-    def __init__(self, spec: Spec, names: Names, ratio_decimals: int):
+    def __init__(self, spec: Spec, names: Names, ratio_decimals: int | None):
         self.id, self.label = spec.req("id"), spec.req("label")
         self.num = self._operand(spec, "num", names)
         self.den = self._operand(spec, "den", names)
@@ -101,13 +113,12 @@ class Ratio(Measure):
             return float(value)
         raise FrameworkError(where, "应为字段 id、字段 id 列表（相加）或数值")
 
-    @staticmethod
-    def _sum(op: list[str] | float) -> Expr:
+    def _sum(self, op: list[str] | float) -> Expr:
         if isinstance(op, float):
             return lift(op)
-        out: Expr = ref(op[0])
+        out: Expr = numeric(self._names, op[0])
         for name in op[1:]:
-            out = out + ref(name)
+            out = out + numeric(self._names, name)
         return out
 
     def _shown(self, op: list[str] | float) -> Expr:
@@ -124,19 +135,26 @@ class Ratio(Measure):
     def _labels(self, op: list[str] | float) -> str:
         return general_text(op) if isinstance(op, float) else "+".join(self._names.label(n) for n in op)
 
+    @staticmethod
+    def _as(v: float) -> str:
+        # zero_den num_only 999 stands for "beyond any threshold": say so, not "99900%"
+        return "超过100%" if v >= 10 else general_text(v * 100) + "%"
+
     def readings(self) -> list[str]:
-        # a stand-in above 100% (999) only means "over every limit": say that, not 99900%
-        pct = lambda v: "超过100%（按超出标准计分）" if v > 1 else general_text(v * 100) + "%"  # noqa: E731
+        pct = self._as
         return [f"{self.label}：{self.note}且{self._labels(self.num)}为0的，按{pct(self.both_zero)}计；"
                 f"{self.note}但{self._labels(self.num)}不为0的，按{pct(self.num_only)}计。"]
 
     def expr(self) -> Expr:
         num, den = self._sum(self.num), self._sum(self.den)
-        return round_(if_(den.eq(0), if_(num.eq(0), self.both_zero, self.num_only), num / den), self.decimals)
+        ratio = if_(den.eq(0), if_(num.eq(0), self.both_zero, self.num_only), num / den)
+        # No rounding: every comparison and ROUND is at 15 significant digits in Python, Excel,
+        # WPS and LibreOffice alike, which absorbs the noise of the division and nothing else.
+        return ratio if self.decimals is None else round_(ratio, self.decimals)
 
     def explain(self, names: Names) -> Expr:
         num, den = self._sum(self.num), self._sum(self.den)
-        pct = lambda v: general_text(v * 100) + "%"  # noqa: E731
+        pct = self._as
         zero_text = if_(
             num.eq(0),
             f"{self.note}且{self._labels(self.num)}为0，{self.label}按{pct(self.both_zero)}计",
@@ -154,28 +172,37 @@ class DeclaredOrDifference(Measure):
     kind = "declared_or_difference"
     unit = "万元"
 
-    def __init__(self, spec: Spec, names: Names, ratio_decimals: int):
+    def __init__(self, spec: Spec, names: Names, ratio_decimals: int | None):
         self.id, self.label = spec.req("id"), spec.req("label")
         self.declared = check_name(names, spec.req("declared"), spec.at("declared"))
         self.minuend = check_name(names, spec.req("minuend"), spec.at("minuend"))
         self.subtrahend = check_name(names, spec.req("subtrahend"), spec.at("subtrahend"))
         self._names_used = [names.label(n) for n in (self.declared, self.minuend, self.subtrahend)]
+        self._names = names
 
     # 万元 to 0.01 元: a difference of two amounts carries float noise (1200.7 − 1113.25 =
     # 87.45000000000005) that LibreOffice shows as 87.4500000000001 when joined to text.
     DECIMALS = 6
 
+    def optional_inputs(self) -> list[str]:
+        return [self.declared]
+
     def readings(self) -> list[str]:
         names = self._names_used
         return [f"{self.label}：填写了“{names[0]}”的按所填金额计；未填写的按|{names[1]}−{names[2]}|计算。"]
 
+    def _declared(self) -> Expr:
+        # declared: not empty and a number (also one stored as text, as the checker reads it)
+        return call("AND", ref(self.declared).ne(""), call("ISNUMBER", number(self.declared)))
+
     def expr(self) -> Expr:
-        return round_(call("ABS", if_(call("ISNUMBER", ref(self.declared)), ref(self.declared),
-                                      ref(self.minuend) - ref(self.subtrahend))), self.DECIMALS)
+        return round_(call("ABS", if_(self._declared(), number(self.declared),
+                                      numeric(self._names, self.minuend) - numeric(self._names, self.subtrahend))),
+                      self.DECIMALS)
 
     def explain(self, names: Names) -> Expr:
         return if_(
-            call("ISNUMBER", ref(self.declared)),
+            self._declared(),
             concat(self.label, "（单位填报）", ref(self.id), "万元"),
             concat(self.label, "=|", ref(self.minuend), "−", ref(self.subtrahend), "|=", ref(self.id), "万元"),
         )
@@ -184,7 +211,17 @@ class DeclaredOrDifference(Measure):
 MEASURE_KINDS: dict[str, type[Measure]] = {cls.kind: cls for cls in (Ratio, DeclaredOrDifference)}
 
 
-def build_measure(spec: Spec, names: Names, ratio_decimals: int) -> Measure:
+def ratio_reading(ratio_decimals: int | None) -> str:
+    """How ratios meet thresholds and points, for the 填表说明."""
+    if ratio_decimals is not None:
+        return (f"各项比率统一四舍五入到小数点后{ratio_decimals}位（ROUND(比率,{ratio_decimals})）后再比较档次、"
+                "计算得分。")
+    return ("各项比率不作舍入，按15位有效数字（与 Excel、WPS 相同）比较档次、乘以分值：只消除计算机的浮点误差"
+            "（5÷50恰为10%，恰好等于档次界限的比率属于该档），不改变任何填报数字能表达的差别"
+            "（89.99995%低于90%；实际采购1000.0004万元超过计划1000万元即为超过计划）。")
+
+
+def build_measure(spec: Spec, names: Names, ratio_decimals: int | None) -> Measure:
     kind = spec.req("kind")
     if kind not in MEASURE_KINDS:
         raise FrameworkError(spec.at("kind"), f"未知的计算项类型 “{kind}”，可用：{'、'.join(MEASURE_KINDS)}")

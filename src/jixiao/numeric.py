@@ -11,6 +11,7 @@ binary values and banker's rounding, so it must not be used for scores.
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "excel_roundup",
     "excel_rounddown",
     "same_cell_value",
+    "same_number",
+    "same_text",
 ]
 
 #: Number of significant decimal digits Excel keeps when it looks at a double.
@@ -84,10 +87,65 @@ def excel_rounddown(x: float, digits: int) -> float:
     return _round(x, digits, ROUND_DOWN)
 
 
+def same_number(a: float, b: float) -> bool:
+    """Two numbers as spreadsheet applications store them: equal at 15 significant digits, or
+    one unit apart in the 15th digit (LibreOffice 7.4 writes a number that needs more than 15
+    digits with its 15th digit sometimes one off; no score or amount anybody types has 15)."""
+    if a == b:
+        return True
+    try:
+        x, y = decimal15(a), decimal15(b)
+    except ValueError:
+        return False
+    if x == y:
+        return True
+    # one unit of the 15th digit of the smaller (99.9999999999999 and 100 are one apart; 0 and
+    # 1E-300 are not)
+    low = min(x.adjusted(), y.adjusted()) if x and y else (x or y).adjusted() - SIGNIFICANT_DIGITS
+    return abs(x - y) <= Decimal(1).scaleb(low - SIGNIFICANT_DIGITS + 1)
+
+
+# A number shown in a text: 55.97%, 1,317.55, 0.97.  A percentage shown with decimals may differ
+# by one unit in its last decimal between applications when the value is half-way (LibreOffice
+# rounds TEXT(0.559750000, "0.00%") the other way from Excel): that is display, not a result.
+_SHOWN_NUMBER = re.compile(r"-?\d+(?:\.(\d+))?(%?)")
+
+
+def same_text(a: str, b: str) -> bool:
+    """Two texts of a formula result (an explanation), equal but for the tolerance above:
+    the words identical, every number equal (as `same_number`), except a percentage with
+    decimals which may be one unit of its last decimal apart."""
+    if a == b:
+        return True
+    if _SHOWN_NUMBER.sub("#", a) != _SHOWN_NUMBER.sub("#", b):
+        return False
+    for ma, mb in zip(_SHOWN_NUMBER.finditer(a), _SHOWN_NUMBER.finditer(b)):
+        ta, tb = ma.group(0), mb.group(0)
+        if ta == tb:
+            continue
+        if ma.group(2) != mb.group(2):
+            return False
+        decimals = len(ma.group(1) or "")
+        if ma.group(2) == "%":
+            if not (decimals and decimals == len(mb.group(1) or "")
+                    and abs(Decimal(ta[:-1]) - Decimal(tb[:-1])) == Decimal(1).scaleb(-decimals)):
+                return False
+        elif not same_number(float(ta), float(tb)):
+            return False
+    return True
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def same_cell_value(a: object, b: object) -> bool:
-    """Two cell values as a spreadsheet shows them: numbers equal at 15 significant digits
-    (Excel and LibreOffice save no more), an empty cell equal to empty text."""
-    if (isinstance(a, (int, float)) and not isinstance(a, bool)
-            and isinstance(b, (int, float)) and not isinstance(b, bool)):
-        return f"{float(a):.15g}" == f"{float(b):.15g}"
+    """THE definition of "the same cell value", for every comparison of a cached formula
+    result (checker, add-in, demo, tests): numbers as `same_number`, an empty cell equal to
+    empty text, texts exactly equal.  Explanation texts may differ more (`same_text`); the
+    checker reports such a difference as a 警告, never as a different result."""
+    if _is_number(a) and _is_number(b):
+        return same_number(float(a), float(b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
     return (a if a is not None else "") == (b if b is not None else "")

@@ -38,6 +38,7 @@ from jixiao.engine import score_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.workbook.identity import META_SHEET, computed_names
+from jixiao.numeric import same_cell_value
 
 TITLE = "绩效自评"
 ERROR_FILL = "#FFC7CE"     # red: an error in this input / a score that differs
@@ -258,7 +259,7 @@ def _recompute(book: Any, frameworks: Iterable[Framework], checked: tuple[LiveBo
             shown = "（非数值或空）" if ind.workbook_score is None else f"{ind.workbook_score:g}"
             lines.append(f"· {ind.name}（{where[0]}!{where[1]}）：工作簿 {shown}，重新计算 {ind.recomputed_score:g}")
     total_at = view.defined_names.get(names["total"])
-    total_agrees = result.workbook_total is not None and f"{result.workbook_total:.15g}" == f"{result.recomputed_total:.15g}"
+    total_agrees = result.workbook_total is not None and same_cell_value(result.workbook_total, result.recomputed_total)
     if total_at is not None:
         marks[total_at] = COMPUTED_FILL if total_agrees else ERROR_FILL
     failed = _fill(book, marks)

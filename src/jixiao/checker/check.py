@@ -6,6 +6,7 @@ and `check_xlsx` (an already opened file) return a `CheckResult`; nothing here p
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -19,8 +20,10 @@ from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
 from jixiao.checker.workbook_xml import (
     SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
 )
+from jixiao.expr import text_number
 from jixiao.names import clip, display_name
-from jixiao.numeric import same_cell_value
+from jixiao.numeric import same_cell_value, same_text
+from jixiao.textformat import general_text
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
@@ -35,6 +38,9 @@ _EXTERNAL_REF = re.compile(r"""^(?:[^"]|"[^"]*")*?\[[^\]]+\][^!]*!""")
 # Below this share of intact formulas at the template's positions, the layout is not "verifiably
 # unchanged" and reading by position would risk reading the wrong cells.
 LAYOUT_VERIFIED = 0.9
+# Computed cells that only explain (扣分情况说明, 计算过程, 审核 detail): a difference there is
+# display (an application rounding a half-way percentage its own way), at most a 警告.
+EXPLANATIONS = frozenset({"text", "measure_text", "detail"})
 
 
 # --------------------------------------------------------------------------- entry points
@@ -251,12 +257,21 @@ class _Check:
             if raw is not None and raw.formula:
                 r.add(NOTE, "input_formula", f"“{field.label}”填写的是公式（={clip(raw.formula, 120)}），按其计算结果读取", **where)
             found = raw.value if raw is not None else None
+            if raw is not None and getattr(raw, "date", False):
+                found = _serial_date(found)  # a date typed into the cell: never read as its serial number
             outcome = normalise(field, found)
             if isinstance(outcome, Invalid):
                 r.add(ERROR, "invalid_value", f"{sheet}!{coord}“{field.label}”：{outcome.expected}，实际为{outcome.found}", **where)
                 continue
             if outcome.note:
                 r.add(NOTE, "normalised", f"{sheet}!{coord}“{field.label}”：{outcome.note}", **where)
+            if field.numeric and isinstance(found, str) and outcome.value is not None and text_number(found) is None:
+                # read here, but the workbook's own formulas cannot compute with it: its 审核
+                # sheet says 错误 (usable_numbers) and its scores show #VALUE!; so must we
+                r.add(ERROR, "not_a_number",
+                      f"{sheet}!{coord}“{field.label}”：填写的是文本“{found.strip()}”，工作簿的公式不能将其作为数值计算"
+                      f"（得分显示 #VALUE!，审核表报错误）；请改为只填写数字 {general_text(float(outcome.value))}",
+                      **where)
             if outcome.value is None:
                 if field.required:
                     r.add(ERROR, "required", f"{sheet}!{coord}“{field.label}”为必填项，尚未填写", **where)
@@ -271,7 +286,7 @@ class _Check:
 
     def _cross_checks(self) -> None:
         for check in self.fw.checks:
-            if check.kind == "required":
+            if check.kind in ("required", "usable_numbers"):
                 continue  # reported per field, with its cell, by _read_inputs
             result = self.values[check_id(check.id)]
             if result in (ERROR, WARNING):
@@ -301,7 +316,7 @@ class _Check:
         fw, book, r = self.fw, self.book, self.result
         expected_formulas = _expected_formulas(fw, tuple(sorted(self.positions.items())))
         cached = book.has_cached_values([self.positions[c.id] for c in computed_cells(fw)])
-        self.invalid = any(m.code in ("invalid_value", "external_input") for m in r.messages)
+        self.invalid = any(m.code in ("invalid_value", "external_input", "not_a_number") for m in r.messages)
         if cached and self.invalid:
             r.add(NOTE, "comparison_skipped", "存在无效输入：修正后再比对工作簿结果与重新计算结果（各指标的重新计算按该项未填写计）")
         if not cached:
@@ -327,7 +342,12 @@ class _Check:
                 continue
             intact[cell.id] = True
             if cached and not self.invalid and not same_cell_value(raw.value, self.values[cell.id]):
-                if book.calc_mode == "manual":
+                if cell.kind in EXPLANATIONS and isinstance(raw.value, str) and isinstance(self.values[cell.id], str):
+                    if not same_text(raw.value, self.values[cell.id]):
+                        r.add(WARNING, "text_mismatch",
+                              f"{sheet}!{coord} 的说明文字与重新计算的不同（得分不受影响）：工作簿为“{raw.value}”，"
+                              f"重新计算为“{self.values[cell.id]}”", **where)
+                elif book.calc_mode == "manual":
                     r.add(ERROR, "stale_result",
                           f"{sheet}!{coord} 的结果未更新（工作簿设为手动计算）：显示 {raw.value!r}，应为 {self.values[cell.id]!r}；"
                           "请在 Excel 中按 F9 重新计算（或设为自动计算）后保存", **where)
@@ -380,6 +400,18 @@ class _Check:
 
 
 # --------------------------------------------------------------------------- helpers
+
+def _serial_date(serial: Any) -> Any:
+    """Excel's serial day number (1900 date system) as the date or time it shows."""
+    try:
+        moment = _dt.datetime(1899, 12, 30) + _dt.timedelta(days=float(serial))
+    except (OverflowError, ValueError, TypeError):
+        return serial
+    moment = moment.replace(microsecond=0) if moment.microsecond < 500_000 else moment
+    if 0 <= float(serial) < 1:
+        return moment.time()
+    return moment
+
 
 META_HEAD_ROWS = 8  # key/value rows of the metadata sheet; the field map follows
 

@@ -25,6 +25,7 @@ class RawCell:
     value: Any  # cached value: float, str, bool, error text, or None
     formula: str | None
     type: str
+    date: bool = False  # a number shown in a date or time format (Excel stores dates as serials)
 
 
 class SheetView(Protocol):
@@ -59,9 +60,10 @@ class RawSheet:
     """A worksheet whose XML is parsed the first time its cells are asked for: a check reads
     only the sheets it needs (not the 填表说明, not the whole metadata map)."""
 
-    def __init__(self, xlsx: SafeXlsx, name: str, part: str, state: str, shared: list[str]):
+    def __init__(self, xlsx: SafeXlsx, name: str, part: str, state: str, shared: list[str],
+                 date_styles: frozenset[str] = frozenset()):
         self.name, self.part, self.state = name, part, state
-        self._xlsx, self._shared = xlsx, shared
+        self._xlsx, self._shared, self._dates = xlsx, shared, date_styles
         self._elements: dict[str, Any] | None = None  # coordinate → <c> element, decoded on demand
         self._protected = False
 
@@ -71,7 +73,7 @@ class RawSheet:
             if self.part in self._xlsx.names:
                 root = self._xlsx.parse_xml(self.part)
                 self._protected = any(p.get("sheet") in ("1", "true") for p in root.iter(f"{NS}sheetProtection"))
-                self._elements = {c.get("r"): c for c in root.iter(f"{NS}c")}
+                self._elements = _positioned(root)
         return self._elements
 
     def cell(self, coord: str) -> RawCell | None:
@@ -84,7 +86,7 @@ class RawSheet:
 
     def _decode(self, element: Any) -> RawCell | None:
         try:
-            return _cell(element, self._shared)
+            return _cell(element, self._shared, self._dates)
         except _BadSharedString as exc:
             raise UnreadableWorkbook(
                 self._xlsx.path, "corrupt_part",
@@ -105,7 +107,7 @@ class RawSheet:
         if cut < 0:
             return self.cells
         root = self._xlsx.parse_xml(self.part, raw[:cut] + b"</sheetData></worksheet>")
-        return {c.get("r"): cell for c in root.iter(f"{NS}c") if (cell := self._decode(c)) is not None}
+        return {r: cell for r, c in _positioned(root).items() if (cell := self._decode(c)) is not None}
 
 
 @dataclass
@@ -141,11 +143,12 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
     book = xlsx.parse_xml("xl/workbook.xml")
     rels = {r.get("Id"): r.get("Target") for r in xlsx.parse_xml("xl/_rels/workbook.xml.rels").iter(f"{PKG_REL_NS}Relationship")}
     shared = _shared_strings(xlsx)
+    dates = _date_styles(xlsx)
     sheets: dict[str, RawSheet] = {}
     for s in book.iter(f"{NS}sheet"):
         target = rels.get(s.get(f"{REL_NS}id"), "")
         part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        sheets[s.get("name")] = RawSheet(xlsx, s.get("name"), part, s.get("state") or "visible", shared)
+        sheets[s.get("name")] = RawSheet(xlsx, s.get("name"), part, s.get("state") or "visible", shared, dates)
     for sheet in sheets.values():
         if sheet.part not in xlsx.names:
             raise UnreadableWorkbook(xlsx.path, "missing_part",
@@ -162,6 +165,46 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
     return RawWorkbook(sheets, names, calc_mode)
 
 
+_COLUMN = re.compile(r"^([A-Z]{1,3})[0-9]+$")
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _positioned(root: Any) -> dict[str, Any]:
+    """coordinate → <c> element.  `r` is optional on <row> and <c> (ECMA-376 18.3.1.73/.4):
+    without it a row follows the previous row and a cell the previous cell, as Excel reads it
+    (no openpyxl here: importing it would cost more than a whole check)."""
+    out: dict[str, Any] = {}
+    row_number = 0
+    for row in root.iter(f"{NS}row"):
+        r = row.get("r")
+        row_number = int(r) if r and r.isdigit() else row_number + 1
+        column = 0
+        for c in row.iter(f"{NS}c"):
+            coord = c.get("r")
+            m = _COLUMN.match(coord) if coord else None
+            if m:
+                column = _column_number(m.group(1))
+            else:
+                column += 1
+                coord = f"{_column_letters(column)}{row_number}"
+            out[coord] = c
+    return out
+
+
 def _shared_strings(xlsx: SafeXlsx) -> list[str]:
     if "xl/sharedStrings.xml" not in xlsx.names:
         return []
@@ -174,7 +217,43 @@ class _BadSharedString(Exception):
         self.index = index
 
 
-def _cell(c: Any, shared: list[str]) -> RawCell | None:
+
+# Built-in number formats that show a date or time: 14-22 and 45-47 everywhere, 27-36 and
+# 50-58 in the Chinese, Japanese and Korean editions of Excel and WPS (年月日 formats).
+_BUILTIN_DATES = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
+_NOT_DATE_PARTS = re.compile(r'"[^"]*"|\\.|\[(?!h\]|hh\]|m\]|mm\]|s\]|ss\])[^\]]*\]', re.IGNORECASE)
+
+
+def is_date_format(code: str) -> bool:
+    """Whether a number format code shows a date or time (y m d h s outside quotes, escapes
+    and [colour]/[locale] sections; [h] elapsed time counts)."""
+    return any(ch in "ymdhsYMDHS" for ch in _NOT_DATE_PARTS.sub("", code.split(";")[0]))
+
+
+def _date_styles(xlsx: SafeXlsx) -> frozenset[str]:
+    """The cell style indices (the `s` of a <c>) whose number format is a date or time."""
+    if "xl/styles.xml" not in xlsx.names:
+        return frozenset()
+    root = xlsx.parse_xml("xl/styles.xml")
+    custom = {}
+    for fmt in root.iter(f"{NS}numFmt"):
+        try:
+            custom[int(fmt.get("numFmtId", ""))] = fmt.get("formatCode") or ""
+        except ValueError:
+            continue
+    xfs = root.find(f"{NS}cellXfs")
+    out = set()
+    for i, xf in enumerate(xfs.iter(f"{NS}xf") if xfs is not None else ()):
+        try:
+            fid = int(xf.get("numFmtId") or 0)
+        except ValueError:
+            continue
+        if (is_date_format(custom[fid]) if fid in custom else fid in _BUILTIN_DATES):
+            out.add(str(i))
+    return frozenset(out)
+
+
+def _cell(c: Any, shared: list[str], date_styles: frozenset[str] = frozenset()) -> RawCell | None:
     t = c.get("t") or "n"
     f = c.find(f"{NS}f")
     formula = None
@@ -207,7 +286,7 @@ def _cell(c: Any, shared: list[str]) -> RawCell | None:
             value = text
     if value is None and formula is None:
         return None
-    return RawCell(value, formula, t)
+    return RawCell(value, formula, t, t == "n" and isinstance(value, float) and c.get("s") in date_styles)
 
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')

@@ -6,6 +6,7 @@ file gets one `FrameworkError` naming the file, the indicator and the problem.""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from functools import lru_cache
 from importlib import resources
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from jixiao.checks import build_check, required_checks
+from jixiao.checks import build_check, required_checks, usable_number_checks
 from jixiao.framework.model import (
     FIELD_TYPES, Column, ComputedField, Field, Form, Framework, Grade, Indicator, Level1, Level2, Row, Sheet, Table,
 )
@@ -91,7 +92,8 @@ def _load(path: Path) -> Framework:
 
     total = top.req("total_points", float)
     score_decimals = top.opt("score_decimals", int, 2)
-    ratio_decimals = top.opt("ratio_decimals", int, 6)
+    # None (the default): ratios are not rounded; compared and multiplied at 15 significant digits
+    ratio_decimals = top.opt("ratio_decimals", int, None)
     grades = _load_grades(top)
 
     measures: dict = {}
@@ -122,7 +124,8 @@ def _load(path: Path) -> Framework:
         level1s.append(Level1(l1_name, l1_points, children))
     _points_add_up(top, "框架总分", total, [l.points for l in level1s])
 
-    checks = required_checks(list(fields.values()))
+    _score_inputs_required(fields, level1s, names)
+    checks = required_checks(list(fields.values())) + usable_number_checks(list(fields.values()))
     check_ids = {c.id for c in checks}
     for spec in form_spec.subs("checks", required=False) + top.subs("checks", required=False):
         check = build_check(spec, names)
@@ -259,6 +262,30 @@ def _computed_field(spec: Spec, unit: str) -> ComputedField:
     cf = ComputedField(spec.req("id"), spec.req("label"), (minus[0], minus[1]), spec.opt("unit", str, unit))
     spec.done()
     return cf
+
+
+def _score_inputs_required(fields: dict[str, Field], level1s: list[Level1], names: Names) -> None:
+    """Every input a score depends on is required, unless a measure shows what its blank
+    means (e.g. 调整、调剂资金累计 blank → |调整预算数 − 年初预算数|): an empty 满意度 must not
+    silently score the lowest band, nor empty project counts the full points."""
+    optional: set[str] = set()
+    for m in names.measures.values():
+        optional |= set(m.optional_inputs())
+    todo = [n for l1 in level1s for l2 in l1.children for ind in l2.indicators for n in ind.rule.score().names()]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in names.measures:
+            todo.extend(names.measures[name].expr().names())
+        elif name in fields and not fields[name].required and name not in optional:
+            fields[name] = dataclasses.replace(fields[name], required=True)
+    for l1 in level1s:
+        for l2 in l1.children:
+            for ind in l2.indicators:
+                ind.inputs[:] = [fields.get(f.id, f) for f in ind.inputs]
 
 
 def _load_indicator(spec: Spec, l1: str, l2: str, names: Names, fields: dict[str, Field],

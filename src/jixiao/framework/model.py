@@ -153,7 +153,7 @@ class Framework:
     form: Form
     total_points: float
     score_decimals: int
-    ratio_decimals: int
+    ratio_decimals: int | None  # None: ratios unrounded (15 significant digits, as Excel)
     grades: list[Grade]
     level1: list[Level1]
     checks: list[Check]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jixiao.expr import Expr, clip, concat, if_, max_, min_, ref, round_
+from jixiao.expr import Expr, clip, concat, if_, max_, min_, number, ref, round_
 from jixiao.framework.model import YES, Field
 from jixiao.framework.spec import FrameworkError, Spec
 from jixiao.rules.base import Rule, RuleContext, positive_points
@@ -41,8 +41,9 @@ class Checklist(Rule):
         return out
 
     def _item_score(self, n: int, points: float, mode: str) -> Expr:
-        f = ref(self._fid(n))
-        return if_(f.eq(YES), points, 0) if mode == "yesno" else clip(f, 0, points)
+        if mode == "yesno":
+            return if_(ref(self._fid(n)).eq(YES), points, 0)
+        return clip(number(self._fid(n)), 0, points)
 
     def score(self) -> Expr:
         parts = [self._item_score(n, p, m) for n, (_, p, m) in enumerate(self.items, 1)]
@@ -59,7 +60,7 @@ class Checklist(Rule):
             if mode == "yesno":
                 texts.append(if_(ref(self._fid(n)).eq(YES), "", f"{name}未达到，扣{self.num(points)}分。"))
             else:
-                lost = round_(points - clip(ref(self._fid(n)), 0, points), self.ctx.score_decimals)
+                lost = round_(points - clip(number(self._fid(n)), 0, points), self.ctx.score_decimals)
                 texts.append(if_(lost > 0, concat(name, "扣", lost, "分。"), ""))
         return concat(*texts)
 
@@ -76,7 +77,7 @@ class Deduction(Rule):
 
     @property
     def count(self) -> Expr:
-        return ref(f"{self.id}_count")
+        return number(f"{self.id}_count")
 
     def judgements(self) -> list[Field]:
         return [self.field(f"{self.id}_count", f"{self.count_label}（每项扣{self.num(self.per)}分）", "count",
@@ -142,7 +143,7 @@ class Manual(Rule):
                            minimum=0.0, maximum=self.points)]
 
     def score(self) -> Expr:
-        return clip(ref(self.id), 0, self.points)
+        return clip(number(self.id), 0, self.points)
 
     def explain(self) -> Expr:
         lost = round_(self.points - self.score(), self.ctx.score_decimals)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jixiao.expr import Binary, Expr, choose, concat, if_, lift, min_, max_, ref, round_, text
 from jixiao.framework.spec import FrameworkError, Spec
-from jixiao.measures import check_name
+from jixiao.measures import check_name, numeric
 from jixiao.rules.base import Rule, RuleContext, positive_points
 
 _OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
@@ -23,7 +23,7 @@ class _Valued(Rule):
 
     @property
     def v(self) -> Expr:
-        return ref(self.value)
+        return numeric(self.ctx.names, self.value)
 
     def value_text(self) -> Expr:
         names = self.ctx.names
@@ -163,7 +163,7 @@ class Quarterly(Rule):
                 f"{self.num(self.annual_points)}分)。"]
 
     def _ratio(self, i: int) -> Expr:
-        return ref(self.progress[i]) / self.schedule[i]
+        return numeric(self.ctx.names, self.progress[i]) / self.schedule[i]
 
     def _quarter(self, i: int) -> Expr:
         return round_(min_(self._ratio(i), 1) * self.quarter_points, self.ctx.score_decimals)

@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from jixiao import __version__
 from jixiao.engine import Cell, computed_cells, evaluate, measure_text_id, score_id, text_id, check_id, detail_id
 from jixiao.framework.model import LONGTEXT_LIMIT, Field, Framework, Table
+from jixiao.measures import ratio_reading
 from jixiao.workbook import print_layout as pl
 from jixiao.workbook import styles as st
 from jixiao.workbook.cached_values import save_with_cached_values
@@ -210,8 +211,8 @@ def _guide(s: _State, wb: Workbook) -> None:
                        "标有“（必填）”的项目以及各表合计行必须填写，留空会在审核表中列为错误。"),
         ("合计", "表1-1至表1-6的合计行照决算报表填写，审核表会逐项核对合计与各分项之和；"
                  "不一致时请检查是哪一项填错。"),
-        ("计分规则", "得分按评分表中的“评分标准”计算。各项比率先四舍五入到小数点后"
-                     f"{fw.ratio_decimals}位再比较档次；每个三级指标得分保留{fw.score_decimals}位小数，"
+        ("计分规则", "得分按评分表中的“评分标准”计算。" + ratio_reading(fw.ratio_decimals)
+                     + f"每个三级指标得分四舍五入保留{fw.score_decimals}位小数（与 Excel ROUND 相同，逢五进一），"
                      "总得分为各三级指标得分之和。评分标准没有写明的情形按以下约定计分，并在“扣分情况说明”中注明："),
         *((ind.name, text) for ind in fw.indicators for text in ind.rule.readings()),
         *(("计算约定", text) for m in fw.measures for text in m.readings()),
