@@ -199,7 +199,7 @@ def test_every_form_table_cell_against_the_workbook(fw, futian) -> None:
     assert ["第一季度（3月末）", "1,317.55", "4,384.99", "30.05%"] in rows_of(tables["表1-5 各季度预算执行情况表"][1])
     fa = rows_of(tables["表1-6 固定资产保有及使用情况表"][1])
     assert ["合计", "—", "1,402.24", "1,314.44", "93.74%"] in fa
-    assert ["（二）通用设备", "1847", "1,225.32", "1,137.52", "92.83%"] in fa
+    assert ["（二）通用设备（个、台、辆等）", "1847", "1,225.32", "1,137.52", "92.83%"] in fa
 
 
 def test_blank_function_rows_are_left_out_of_table_1_2(futian) -> None:
