@@ -212,7 +212,7 @@ def _guide(s: _State, wb: Workbook) -> None:
         ("合计", "表1-1至表1-6的合计行照决算报表填写，审核表会逐项核对合计与各分项之和；"
                  "不一致时请检查是哪一项填错。"),
         ("计分规则", "得分按评分表中的“评分标准”计算。" + ratio_reading(fw.ratio_decimals)
-                     + f"每个三级指标得分四舍五入保留{fw.score_decimals}位小数（与 Excel ROUND 相同，逢五进一），"
+                     + f"每个三级指标得分四舍五入保留{fw.score_decimals}位小数，"
                      "总得分为各三级指标得分之和。评分标准没有写明的情形按以下约定计分，并在“扣分情况说明”中注明："),
         *((ind.name, text) for ind in fw.indicators for text in ind.rule.readings()),
         *(("计算约定", text) for m in fw.measures for text in m.readings()),
@@ -511,6 +511,10 @@ def _print_setup(s: _State, wb: Workbook, cached: Mapping[str, Mapping[str, Any]
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         pl.keep_blocks_together(ws, s.blocks.get(title, []), landscape, scale)
+        tall = pl.taller_than_page(ws, s.blocks.get(title, []), landscape, scale)
+        if tall and not ws.print_title_rows:
+            # a table that must flow over pages repeats its title and header row on each
+            ws.print_title_rows = f"{tall[0][0]}:{tall[0][0] + 1}"
         # &A is the sheet name; the unit is known only when jixiao fills the workbook
         pl.set_header_footer(ws, left.replace("&", "&&"), "&A")
 

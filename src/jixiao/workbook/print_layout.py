@@ -131,6 +131,13 @@ def keep_blocks_together(ws: Worksheet, blocks: Iterable[tuple[int, int]], lands
     return breaks
 
 
+def taller_than_page(ws: Worksheet, blocks: Iterable[tuple[int, int]], landscape: bool, scale: int) -> list[tuple[int, int]]:
+    """The blocks that cannot keep together on one page (e.g. a table of long narratives)."""
+    height = page_height(landscape, scale)
+    return [(first, end) for first, end in sorted(blocks)
+            if sum(row_height(ws, r) for r in range(first, end + 1)) > height]
+
+
 def set_header_footer(ws: Worksheet, left: str, right: str) -> None:
     """The same header and footer on every page (odd, even and first)."""
     for hf in (ws.oddHeader, ws.evenHeader, ws.firstHeader):
