@@ -145,7 +145,7 @@ def _insert_submission(session: Session, cand: Candidate, r: CheckResult, path: 
     unit = (r.unit_name or "").strip() or None
     sub_id = session.scalar(insert(Submission).values(
         sha256=cand.sha256, original_name=cand.original_name, received_at=cand.received, status=r.status,
-        unit_name=unit, unit_code=(r.inputs.get("unit_code") or None), year=r.year,
+        unit_name=unit, unit_code=(r.unit_code or None), year=r.year,
         framework_id=r.framework_id, framework_version=r.framework_version,
         workbook_total=r.workbook_total, recomputed_total=r.recomputed_total, grade=r.grade,
         errors=len(r.errors), warnings=len(r.warnings), archive_path=path, is_current=False,
