@@ -86,7 +86,7 @@ def refused(directory: Path, **kw: Any) -> FrameworkError:
 
 
 #: where the one indicator's rule is, as validation messages name it
-RULE_AT = f"{_FRAMEWORK_FILE} level1[0].level2[0].indicators[0] 指标 {IID}（测试指标）.rule"
+RULE_AT = f"{_FRAMEWORK_FILE}.level1[0].level2[0].indicators[0] 指标 {IID}（测试指标）.rule"
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -177,3 +177,11 @@ class Kit:
 
 def _plain(v: Any) -> Any:
     return str(v) if isinstance(v, ErrorValue) else v
+
+
+def assert_cases(k: Kit, cases: list[tuple[Mapping[str, Any], Any, str]]) -> None:
+    """Each (inputs, score, explanation): the engine's values, which the oracle must share."""
+    for inputs, score, explanation in cases:
+        values = k.agree(inputs)
+        got = _plain(values[score_id(IID)]), values[text_id(IID)]
+        assert same_value(got[0], score) and got[1] == explanation, f"{inputs}: {got} ≠ {(score, explanation)}"
