@@ -53,10 +53,13 @@ def _snippet(value: str | dict | list) -> Any:
 
 def write_files(directory: Path, *, rule: str | dict, points: float = 5, fields: str | list = (),
                 inputs: str | list = (), measures: str | list = (), checks: str | list = (),
-                **top: Any) -> Path:
-    """A form with one table of `fields` (万元) and a framework with one indicator `k`."""
+                form_checks: str | list = (), **top: Any) -> Path:
+    """A form with one table of `fields` (万元) and a framework with one indicator `k`; 审核
+    checks in the framework file (`checks`) or in the form file (`form_checks`)."""
     form = {"id": "kit-form", "title": "测试表", "sheets": [
         {"name": "基础数据", "tables": [{"title": "基础", "unit": "万元", "fields": list(_snippet(fields) or [])}]}]}
+    if form_checks:
+        form["checks"] = _snippet(form_checks)
     indicator: dict[str, Any] = {"id": IID, "name": "测试指标", "points": points, "description": "测试。",
                                  "criteria": "测试。"}
     if inputs:
