@@ -2,13 +2,16 @@
 审核 check on its own: the formula text it renders, its value in the engine, and the same value
 from the rendered formula evaluated by the `formulas` oracle.
 
-Formula text is rendered with each reference written as the id it names (`Expr.excel` with an
-identity `refs`), so the expected strings read like the framework file; the oracle renders the
-same tree with cell addresses of a one-sheet workbook and compiles that."""
+Formula text is the generator's: the kit's framework is built into a workbook, saved, read back,
+and each cell address in a formula replaced by the id its defined name gives it, so the
+expected strings read like the framework file.  The oracle renders the same trees with the cell
+addresses of a one-sheet workbook of its own (inputs in column A, computed cells in column B)
+and compiles that with `formulas`: independent of where the generator puts things."""
 
 from __future__ import annotations
 
 import itertools
+import re
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,9 +123,11 @@ class Kit:
     def rule(self):
         return self.indicator.rule
 
-    # formula text, as the generator renders the tree (references by id)
+    # formula text as the generator writes it, references by id
     def formula(self, cell_id: str) -> str:
-        return self.cells[cell_id].expr.excel(lambda name: name)
+        text = self.generated(cell_id)
+        assert text == self.cells[cell_id].expr.excel(lambda name: name)  # the tree, rendered
+        return text
 
     @property
     def score_formula(self) -> str:
@@ -169,6 +174,28 @@ class Kit:
         out = cw.calculate(given)
         return {cid: out[f"'K'!B{self._addr[cid][1]}"] for cid in self.cells}
 
+    def generated(self, cell_id: str) -> str:
+        """The formula the workbook generator writes for `cell_id`, read back from the saved
+        file with every cell address replaced by the id its defined name gives it."""
+        if not hasattr(self, "_generated"):
+            from jixiao.workbook.generator import build_workbook
+            from jixiao.workbook.identity import computed_names
+
+            path = self.dir / f"generated{next(_counter)}.xlsx"
+            build_workbook(self.fw).save(path)
+            wb = openpyxl.load_workbook(path)
+            by_name = {name: cid for cid, name in computed_names(self.fw).items()} | {f: f for f in self.fw.fields}
+            at = {dn.attr_text: by_name[name] for name, dn in wb.defined_names.items() if name in by_name}
+            self._generated = {}
+            for ws in wb.worksheets:
+                for row in ws.iter_rows():
+                    for c in row:
+                        if isinstance(c.value, str) and c.value.startswith("="):
+                            here = f"'{ws.title}'!${c.column_letter}${c.row}"
+                            if here in at:
+                                self._generated[at[here]] = _ADDRESS.sub(lambda m: at[m.group(0)], c.value[1:])
+        return self._generated[cell_id]
+
     def agree(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Engine and oracle give the same value for every computed cell; the engine's values."""
         engine, formulas = self.values(inputs), self.oracle(inputs)
@@ -176,6 +203,9 @@ class Kit:
                  if not same_value(_plain(engine[cid]), formulas[cid])}
         assert not apart, f"engine ≠ formulas for {inputs}: {apart}"
         return engine
+
+
+_ADDRESS = re.compile(r"'(?:[^']|'')+'!\$[A-Z]+\$[0-9]+")
 
 
 def _plain(v: Any) -> Any:
