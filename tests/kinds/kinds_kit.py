@@ -218,3 +218,23 @@ def assert_cases(k: Kit, cases: list[tuple[Mapping[str, Any], Any, str]]) -> Non
         values = k.agree(inputs)
         got = _plain(values[score_id(IID)]), values[text_id(IID)]
         assert same_value(got[0], score) and got[1] == explanation, f"{inputs}: {got} ≠ {(score, explanation)}"
+
+
+def typed_number(places: int, high: float) -> Any:
+    """A hypothesis strategy: a blank, or a number as a unit types it (at most `places` decimals)."""
+    from hypothesis import strategies as st
+
+    return st.one_of(st.none(), st.just(0.0), st.decimals(min_value=0, max_value=high, places=places,
+                                                          allow_nan=False, allow_infinity=False).map(float))
+
+
+def agree_on_random_inputs(k: Kit, inputs: Any, examples: int = 25) -> None:
+    """Engine == formulas oracle on `examples` drawn input sets (derandomized: the same in every run)."""
+    from hypothesis import given, settings
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None)
+    @given(inputs)
+    def check(drawn: dict) -> None:
+        k.agree({name: v for name, v in drawn.items() if v is not None})
+
+    check()

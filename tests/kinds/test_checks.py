@@ -186,3 +186,15 @@ def test_check_id_twice(refuse):
             "{id: x, kind: equals, level: 错误, left: t, right: p1, message: b}]"
     e = refuse(fields=FIELDS, rule=MANUAL, checks=twice)
     assert (e.where, e.problem) == ("kit.yaml.checks[1].id", "审核 id “x” 重复")
+
+
+def test_checks_agree_on_random_inputs(k):
+    from hypothesis import strategies as st
+    from kinds_kit import agree_on_random_inputs, typed_number
+
+    answer = st.sampled_from([None, "是", "否"])
+    amount = typed_number(2, 200)
+    agree_on_random_inputs(k, st.fixed_dictionaries({
+        "t": amount, "p1": amount, "p2": amount, "y1": answer, "y2": answer, "y3": answer,
+        "n": st.one_of(typed_number(0, 50), st.sampled_from(["55人", "12", " 12 "])),
+    }), examples=40)

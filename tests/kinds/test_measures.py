@@ -135,3 +135,13 @@ def test_declared_or_difference_mistakes(refuse):
     e = refuse(fields=FIELDS, rule=MANUAL,
                measures="[{id: adj, kind: declared_or_difference, label: 调整, declared: z, minuend: b, subtrahend: c}]")
     assert (e.where, e.problem) == (f"{at}.declared", "引用的字段或计算项 “z” 不存在")
+
+
+def test_measures_agree_on_random_inputs(kit):
+    from hypothesis import strategies as st
+    from kinds_kit import agree_on_random_inputs, typed_number
+
+    amounts = st.fixed_dictionaries({f: typed_number(4, 5000) for f in "abc"})
+    agree_on_random_inputs(kit(fields=FIELDS, measures=f"[{RATIO}]", rule=MANUAL), amounts)
+    agree_on_random_inputs(kit(fields=FIELDS, measures=f"[{RATIO}]", rule=MANUAL, ratio_decimals=4), amounts)
+    agree_on_random_inputs(kit(fields=FIELDS, measures=f"[{ADJUSTMENT}]", points=2, rule=ON_ADJUSTMENT), amounts)

@@ -183,3 +183,15 @@ def test_manual_mistakes(refuse):
     assert (e.where, e.problem) == (RULE_AT, "缺少必需的键 “score_label”")
     e = refuse(points=6, rule="{kind: manual, score_label: 得分, per: 1}")
     assert (e.where, e.problem) == (RULE_AT, "未知的键 “per”")
+
+
+def test_judgement_kinds_agree_on_random_inputs(kit):
+    from hypothesis import strategies as st
+    from kinds_kit import agree_on_random_inputs, typed_number
+
+    answer = st.sampled_from([None, "是", "否", "", "其他"])
+    agree_on_random_inputs(kit(rule=CHECKLIST), st.fixed_dictionaries({"k_1": answer, "k_2": typed_number(3, 4)}))
+    agree_on_random_inputs(kit(points=3, rule=DEDUCTION), st.fixed_dictionaries({"k_count": typed_number(0, 10)}))
+    agree_on_random_inputs(kit(points=1.5, rule=CHOICE),
+                           st.fixed_dictionaries({"k": st.sampled_from([None, "公开", "部分公开", "未公开", "其他"])}))
+    agree_on_random_inputs(kit(points=6, rule=MANUAL), st.fixed_dictionaries({"k": typed_number(3, 8)}))

@@ -227,3 +227,20 @@ def test_quarterly_mistakes(refuse):
     assert problem(f"{{{base}, progress: [q1, q2], schedule: [0.5, 1]}}", points=7) == (
         RULE_AT, "季度分与全年分之和 6 不等于参考分值 7")
     assert problem(f"{{{base}, progress: q1, schedule: [1]}}") == (f"{RULE_AT}.progress", "应为列表，实际为 文本 “q1”")
+
+
+def test_ratio_kinds_agree_on_random_inputs(kit):
+    from hypothesis import strategies as st
+    from kinds_kit import agree_on_random_inputs, typed_number
+
+    amounts = st.fixed_dictionaries({"done": typed_number(4, 2000), "plan": typed_number(4, 2000)})
+    rates = st.fixed_dictionaries({"rate": typed_number(4, 2)})
+    for rule, points, inputs in [
+        (TIERS_DOWN, 2, amounts),
+        ("{kind: rate, value: r, above_one: zero}", 4, amounts),
+        ("{kind: rate, value: r, above_one: cap}", 4, amounts),
+        (LIMIT, 1, rates),
+    ]:
+        agree_on_random_inputs(kit(fields=FIELDS, measures=RATIO, points=points, rule=rule), inputs)
+    quarters = st.fixed_dictionaries({"q1": typed_number(4, 1.5), "q2": typed_number(4, 1.5)})
+    agree_on_random_inputs(kit(fields=QFIELDS, points=6, rule=QUARTERLY), quarters)
