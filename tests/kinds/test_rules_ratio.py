@@ -244,3 +244,16 @@ def test_ratio_kinds_agree_on_random_inputs(kit):
         agree_on_random_inputs(kit(fields=FIELDS, measures=RATIO, points=points, rule=rule), inputs)
     quarters = st.fixed_dictionaries({"q1": typed_number(4, 1.5), "q2": typed_number(4, 1.5)})
     agree_on_random_inputs(kit(fields=QFIELDS, points=6, rule=QUARTERLY), quarters)
+
+
+def test_tiers_on_an_indicator_input(kit):
+    # an indicator's own inputs go on the 评分要素 sheet, counts by default, required once scored
+    k = kit(points=2, inputs="[{id: k_staff, label: 超编人数}]",
+            rule="{kind: tiers, value: k_staff, bands: [{op: '<=', at: 0, score: 2}, {op: '<=', at: 2, score: 1}], "
+                 "otherwise: 0}")
+    field = k.fw.fields["k_staff"]
+    assert (field.type, field.sheet, field.section, field.required) == ("count", "评分要素", "测试指标", True)
+    assert k.text_formula == ('"超编人数"&k_staff&IF((k_staff+0)<=0,"，≤0，得2分。",'
+                              'IF((k_staff+0)<=2,"，≤2，得1分。","，>2，得0分。"))')
+    assert_cases(k, [({"k_staff": 0}, 2, "超编人数0，≤0，得2分。"), ({"k_staff": 2}, 1, "超编人数2，≤2，得1分。"),
+                     ({"k_staff": 3}, 0, "超编人数3，>2，得0分。"), ({}, 2, "超编人数，≤0，得2分。")])
