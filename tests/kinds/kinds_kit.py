@@ -20,7 +20,6 @@ from typing import Any
 import openpyxl
 import pytest
 import yaml
-from openpyxl.utils import get_column_letter
 
 from jixiao.engine import Cell, computed_cells, evaluate, score_id, text_id
 from jixiao.expr import ErrorValue
@@ -28,6 +27,8 @@ from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.framework.spec import FrameworkError
 from jixiao.numeric import same_number
+from jixiao.workbook.generator import build_workbook
+from jixiao.workbook.identity import computed_names
 
 
 def oracle_module():
@@ -114,6 +115,7 @@ class Kit:
         self.fw: Framework = load_framework(write_files(directory, **kw))
         self.cells: dict[str, Cell] = {c.id: c for c in computed_cells(self.fw)}
         self._compiled = None
+        self._generated: dict[str, str] | None = None
 
     @property
     def indicator(self):
@@ -177,10 +179,7 @@ class Kit:
     def generated(self, cell_id: str) -> str:
         """The formula the workbook generator writes for `cell_id`, read back from the saved
         file with every cell address replaced by the id its defined name gives it."""
-        if not hasattr(self, "_generated"):
-            from jixiao.workbook.generator import build_workbook
-            from jixiao.workbook.identity import computed_names
-
+        if self._generated is None:
             path = self.dir / f"generated{next(_counter)}.xlsx"
             build_workbook(self.fw).save(path)
             wb = openpyxl.load_workbook(path)
