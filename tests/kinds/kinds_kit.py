@@ -60,8 +60,12 @@ def write_files(directory: Path, *, rule: str | dict, points: float = 5, fields:
                 form_checks: str | list = (), **top: Any) -> Path:
     """A form with one table of `fields` (万元) and a framework with one indicator `k`; 审核
     checks in the framework file (`checks`) or in the form file (`form_checks`)."""
-    form = {"id": "kit-form", "title": "测试表", "sheets": [
-        {"name": "基础数据", "tables": [{"title": "基础", "unit": "万元", "fields": list(_snippet(fields) or [])}]}]}
+    # every form names the fields that identify a submission (unit and year)
+    identity = {"title": "单位", "fields": [{"id": "unit_name", "label": "单位名称", "type": "text"},
+                                            {"id": "year", "label": "评价年度", "type": "year"}]}
+    form = {"id": "kit-form", "title": "测试表", "identity": {"unit": "unit_name", "year": "year"}, "sheets": [
+        {"name": "基础数据", "tables": [{"title": "基础", "unit": "万元", "fields": list(_snippet(fields) or [])}]},
+        {"name": "单位", "tables": [identity]}]}  # last: the kinds' own sheets keep their numbers
     if form_checks:
         form["checks"] = _snippet(form_checks)
     indicator: dict[str, Any] = {"id": IID, "name": "测试指标", "points": points, "description": "测试。",

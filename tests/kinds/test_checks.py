@@ -45,11 +45,14 @@ def test_checks_in_order(k):
     # generated per sheet first (required, then usable numbers), then the file's own
     assert [(c.id, c.kind, c.level) for c in k.fw.checks] == [
         ("required_1", "required", "错误"), ("required_2", "required", "错误"),
-        ("numbers_1", "usable_numbers", "错误"), ("numbers_2", "usable_numbers", "错误"),
+        ("numbers_1", "usable_numbers", "错误"),
+        ("numbers_2", "usable_numbers", "错误"),  # the kit's identity sheet (its 评价年度)
+        ("numbers_3", "usable_numbers", "错误"),
         ("s", "sum_equals", "错误"), ("so", "sum_equals", "警告"), ("e", "equals", "错误"),
         ("m", "at_most", "警告"), ("nd", "non_decreasing", "警告"), ("y", "at_least_yes", "警告")]
-    assert [c.message for c in k.fw.checks[:4]] == [
-        "基础数据：必填项均已填写", "评分要素：必填项均已填写", "基础数据：数值填写项均为数值", "评分要素：数值填写项均为数值"]
+    assert [c.message for c in k.fw.checks[:5]] == [
+        "基础数据：必填项均已填写", "评分要素：必填项均已填写", "基础数据：数值填写项均为数值", "单位：数值填写项均为数值",
+        "评分要素：数值填写项均为数值"]
 
 
 def test_sum_equals(k):

@@ -19,7 +19,7 @@ def test_checklist_formulas(kit):
     assert k.score_formula == 'ROUND(MIN(MAX(IF(k_1="是",2,0)+MIN(MAX(k_2+0,0),3),0),5),2)'
     assert k.text_formula == (
         'IF(k_1="是","","第1项“甲”未达到，扣2分。")'
-        '&IF(ROUND(3-MIN(MAX(k_2+0,0),3),2)>0,"第2项“乙”"&"扣"&ROUND(3-MIN(MAX(k_2+0,0),3),2)&"分。","")')
+        '&IF(ROUND(3-ROUND(MIN(MAX(k_2+0,0),3),2),2)>0,"第2项“乙”"&"扣"&ROUND(3-ROUND(MIN(MAX(k_2+0,0),3),2),2)&"分。","")')
     assert [(f.id, f.label, f.type, f.required, f.maximum) for f in k.rule.judgements()] == [
         ("k_1", "1. 甲（2分）", "yesno", True, None), ("k_2", "2. 乙（3分）", "score", True, 3.0)]
 
@@ -36,6 +36,7 @@ def test_checklist_values(kit):
         ({"k_1": "是", "k_2": "2.5"}, 4.5, "第2项“乙”扣0.5分。"),  # a number stored as text counts
         ({"k_1": "是", "k_2": "2.5分"}, "#VALUE!", "#VALUE!"),  # text the formulas cannot compute
         ({"k_1": "是 ", "k_2": 3}, 3, "第1项“甲”未达到，扣2分。"),  # only 是 itself is 是
+        ({"k_1": "是", "k_2": 2.555}, 4.56, "第2项“乙”扣0.44分。"),  # the loss of the score as shown
     ])
 
 
@@ -158,8 +159,8 @@ MANUAL = "{kind: manual, score_label: 效果性得分}"
 def test_manual_formulas(kit):
     k = kit(points=6, rule=MANUAL)
     assert k.score_formula == "ROUND(MIN(MAX(MIN(MAX(k+0,0),6),0),6),2)"
-    assert k.text_formula == ('IF(ROUND(6-MIN(MAX(k+0,0),6),2)>0,"效果性得分"&MIN(MAX(k+0,0),6)&"分，酌情扣"'
-                              '&ROUND(6-MIN(MAX(k+0,0),6),2)&"分。","")')
+    assert k.text_formula == ('IF(ROUND(6-ROUND(MIN(MAX(k+0,0),6),2),2)>0,"效果性得分"&ROUND(MIN(MAX(k+0,0),6),2)'
+                              '&"分，酌情扣"&ROUND(6-ROUND(MIN(MAX(k+0,0),6),2),2)&"分。","")')
     (field,) = k.rule.judgements()
     assert (field.id, field.label, field.type, field.minimum, field.maximum) == (
         "k", "效果性得分（0～6分）", "score", 0.0, 6.0)
@@ -175,6 +176,10 @@ def test_manual_values(kit):
         ({"k": 7}, 6, ""),  # above the points: capped
         ({"k": -1}, 0, "效果性得分0分，酌情扣6分。"),
         ({"k": "6分"}, "#VALUE!", "#VALUE!"),
+        # more decimals than a score shows: the text says what the 得分 column says
+        ({"k": 5.555}, 5.56, "效果性得分5.56分，酌情扣0.44分。"),
+        ({"k": 5.994}, 5.99, "效果性得分5.99分，酌情扣0.01分。"),
+        ({"k": 5.996}, 6, ""),
     ])
 
 

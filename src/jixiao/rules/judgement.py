@@ -60,7 +60,9 @@ class Checklist(Rule):
             if mode == "yesno":
                 texts.append(if_(ref(self._fid(n)).eq(YES), "", f"{name}未达到，扣{self.num(points)}分。"))
             else:
-                lost = round_(points - clip(number(self._fid(n)), 0, points), self.ctx.score_decimals)
+                # what the item loses as the score shows it (24.555 shows as 24.56: 0.44 lost, not 0.45)
+                got = round_(clip(number(self._fid(n)), 0, points), self.ctx.score_decimals)
+                lost = round_(points - got, self.ctx.score_decimals)
                 texts.append(if_(lost > 0, concat(name, "扣", lost, "分。"), ""))
         return concat(*texts)
 
@@ -146,5 +148,7 @@ class Manual(Rule):
         return clip(number(self.id), 0, self.points)
 
     def explain(self) -> Expr:
-        lost = round_(self.points - self.score(), self.ctx.score_decimals)
-        return if_(lost > 0, concat(self.score_label, self.score(), "分，酌情扣", lost, "分。"), "")
+        # the score as the 得分 column shows it, and the loss from that: never 24.555 beside 24.56
+        got = round_(self.score(), self.ctx.score_decimals)
+        lost = round_(self.points - got, self.ctx.score_decimals)
+        return if_(lost > 0, concat(self.score_label, got, "分，酌情扣", lost, "分。"), "")
