@@ -1,4 +1,5 @@
-"""Tests for the LibreOffice recalculation harness (jixiao.libreoffice).
+"""Tests for the soffice runner (jixiao.office), through the LibreOffice recalculation harness
+(jixiao.verify.libreoffice_recalc) built on it.
 
 Tests that need a real LibreOffice skip locally when it is missing, but FAIL
 when the CI environment variable is set, so that CI cannot go green without
@@ -17,8 +18,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from jixiao import libreoffice
-from jixiao.libreoffice import RecalcError, recalculate, recalculated_values
+from jixiao import office
+from jixiao.verify.libreoffice_recalc import RecalcError, recalculate, recalculated_values
 
 BUDGET, SCORES = "预算 数据", "评分 结果"
 
@@ -133,7 +134,7 @@ def test_bogus_soffice_path_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_missing_soffice_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
+    monkeypatch.setattr(office, "find_soffice", lambda: None)
     with pytest.raises(RecalcError, match="not found"):
         recalculate([make_book(tmp_path / "book.xlsx")], tmp_path / "out")
 
@@ -177,7 +178,7 @@ def test_hanging_soffice_times_out(tmp_path: Path) -> None:
 
 def test_output_names_are_unique() -> None:
     out = Path("/out")
-    names = libreoffice._output_paths(
+    names = office._output_paths(
         [Path("a/x.xlsx"), Path("b/x.xlsx"), Path("c/x_2.xlsx"), Path("d/X.xlsx")], out
     )
     assert [p.name for p in names.values()] == ["x.xlsx", "x_2.xlsx", "x_2_2.xlsx", "X_3.xlsx"]

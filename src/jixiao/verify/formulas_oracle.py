@@ -1,58 +1,50 @@
-"""Evaluate jixiao workbooks in Python with the ``formulas`` package.
+"""The `formulas` package (https://formulas.readthedocs.io) as an oracle: it evaluates a
+generated workbook's own formulas in Python, independently of `jixiao.engine`, so the demo and
+the tests can prove that the two agree cell for cell.
 
-No spreadsheet application runs where jixiao runs, so the live formulas of a
-generated workbook are evaluated with ``formulas`` (https://formulas.readthedocs.io).
+A verification tool, not on the `jixiao check` / `jixiao import` / add-in path (a test asserts
+that those never import it).  `formulas` nonetheless stays a core dependency, imported lazily
+here only: README's first command, ``pip install -e . && jixiao demo``, recomputes the filled
+workbooks through this module, and pip has no "default extras" that a plain install would get.
 
-Excel compatibility patches
----------------------------
-``formulas`` 1.3.x differs from Excel / WPS in functions the templates use.
-:class:`CompiledWorkbook` / :func:`evaluate_file` compile with these
-replaced by Excel-faithful versions (:func:`excel_compat`; vanilla
-``formulas`` is restored afterwards, the compiled model keeps the patches):
+Excel compatibility patches, for what the template emits
+--------------------------------------------------------
+The template's formulas use the functions ABS, AND, IF, IFERROR, ISNUMBER, MAX, MIN, OR, ROUND,
+SUM and TEXT (format code "0.00%"), the operators ``+ - * / &`` and the comparisons
+(`EMITTED_FUNCTIONS`; a test scans every formula of the generated workbooks against it, so a
+function added to the template must be checked here first).  ``formulas`` 1.3.x differs from
+Excel / WPS in some of them; :class:`CompiledWorkbook` / :func:`evaluate_file` compile with
+these replaced by Excel-faithful versions (:func:`excel_compat`; vanilla ``formulas`` is
+restored afterwards, the compiled model keeps the patches):
 
-``ROUND`` / ``ROUNDUP`` / ``ROUNDDOWN``
-    vanilla rounds the raw double: ``ROUND(21.9/0.2,0)`` = 109,
-    ``ROUNDUP(0.1*3,1)`` = 0.4.  Excel first takes the value to 15
-    significant digits: 110, 0.3 (:mod:`jixiao.numeric`).
+``ROUND``
+    vanilla rounds the raw double: ``ROUND(21.9/0.2,0)`` = 109.  Excel first takes the value to
+    15 significant digits: 110 (:mod:`jixiao.numeric`).
 ``TEXT``
-    vanilla formats the raw double with ties-to-even: ``TEXT(2.5,"0")`` =
-    "2", ``TEXT(0.125,"0.00")`` = "0.12", ``TEXT(21.9/0.2,"0")`` = "109";
-    Excel: "3", "0.13", "110".  Vanilla also picks the wrong section of
-    ``"pos;neg;zero"`` codes (``TEXT(0.125,"0.00;(0.00)")`` = "(0.12)").
-    Codes with ``[...]`` (conditions, colours) are left to vanilla and mostly
-    give #VALUE! -- templates must not use them.  Like Excel, a small negative
-    number keeps its sign: ``TEXT(-0.001,"0.00")`` = "-0.00" (ROUND first).
-``&`` and ``LEN``
-    vanilla turns numbers into text with ``str()``: ``1/3&""`` =
-    "0.3333333333333333", ``(0.1+0.2)&""`` = "0.30000000000000004",
-    ``1E+20&""`` = "100000000000000000000".  Excel uses at most 15
-    significant digits ("0.333333333333333", "0.3", "1E+20").
+    vanilla formats the raw double with ties-to-even: ``TEXT(2.5,"0")`` = "2",
+    ``TEXT(0.125,"0.00")`` = "0.12", ``TEXT(21.9/0.2,"0")`` = "109"; Excel: "3", "0.13", "110"
+    (and so for ``"0.00%"``).  Like Excel, a small negative number keeps its sign:
+    ``TEXT(-0.001,"0.00")`` = "-0.00".  Only single-section number codes are handled (the
+    template writes no others).
+``&``
+    vanilla turns numbers into text with ``str()``: ``1/3&""`` = "0.3333333333333333",
+    ``(0.1+0.2)&""`` = "0.30000000000000004", ``1E+20&""`` = "100000000000000000000".  Excel
+    uses at most 15 significant digits ("0.333333333333333", "0.3", "1E+20").
 ``=`` ``<>`` ``<`` ``>`` ``<=`` ``>=``
-    vanilla compares raw doubles: ``0.1+0.2=0.3`` and ``21.9/0.2=109.5`` are
-    FALSE.  Excel rounds both numeric operands to 15 significant digits just
-    for the comparison: TRUE.
+    vanilla compares raw doubles: ``0.1+0.2=0.3`` and ``21.9/0.2=109.5`` are FALSE.  Excel
+    rounds both numeric operands to 15 significant digits just for the comparison: TRUE.
 ``ISNUMBER``
-    vanilla: TRUE for numeric-looking text (``ISNUMBER("1")``, or a cell
-    holding the text "1"); Excel: FALSE.
+    vanilla: TRUE for numeric-looking text (``ISNUMBER("1")``, or a cell holding the text "1");
+    Excel: FALSE.
 ``SUM`` / ``MIN`` / ``MAX``
-    vanilla counts numeric text inside references (a cell holding the text
-    "1" adds 1 to SUM; MIN/MAX return the text or #VALUE!).  Excel ignores
-    text, booleans and empty cells in references and arrays, and coerces only
-    literal arguments (``SUM("1",TRUE)`` = 2).  Deviation kept: an argument
-    that is an *expression* yielding text or a boolean is ignored here, Excel
-    would coerce it -- templates must not rely on that.
-``COUNTIF``
-    vanilla: ``">0"`` also counts text and booleans, ``"<>"`` / ``"<>x"`` /
-    ``"="`` / ``"*"`` / ``"?"`` miscount empty cells and numbers.  Replaced by
-    Excel's rules: comparison criteria see only numbers (or only text for a
-    text operand), ``=`` with a number also matches numeric text, ``""``
-    matches empty cells and empty text, ``"="`` only empty cells, ``"<>"``
-    every non-empty cell, ``* ? ~`` wildcards on text, case-insensitive.
+    vanilla counts numeric text inside references (a cell holding the text "1" adds 1 to SUM;
+    MIN/MAX return the text or #VALUE!).  Excel ignores text, booleans and empty cells in
+    references and arrays, and coerces only literal arguments (``SUM("1",TRUE)`` = 2).
+    Deviation kept: an argument that is an *expression* yielding text or a boolean is ignored
+    here, Excel would coerce it -- templates must not rely on that.
 
-Checked and left alone (vanilla matches Excel): IF, AND, OR, NOT, ABS,
-IFERROR, INDEX, MATCH (no text/number coercion, like Excel), ISBLANK, string
-comparison (case-insensitive), empty cells in arithmetic (0), compared with
-"" (TRUE) and concatenated ("").
+Checked and left alone (vanilla matches Excel): IF, AND, OR, ABS, IFERROR, string comparison
+(case-insensitive), empty cells in arithmetic (0), compared with "" (TRUE) and concatenated ("").
 
 Cell keys
 ---------
@@ -105,15 +97,10 @@ from formulas.functions import text as _fx_text
 from formulas.excel import BOOK
 from formulas.ranges import Ranges
 
-from jixiao.numeric import (
-    decimal15,
-    excel_round,
-    excel_rounddown,
-    excel_roundup,
-    round15,
-)
+from jixiao.numeric import decimal15, excel_round, round15
 
 __all__ = [
+    "EMITTED_FUNCTIONS",
     "PATCHED_FUNCTIONS",
     "PATCHED_OPERATORS",
     "CompiledWorkbook",
@@ -130,13 +117,16 @@ __all__ = [
     "uninstall_excel_compat",
 ]
 
+#: The functions the generated workbooks use: each is patched below or checked to need no patch.
+EMITTED_FUNCTIONS = frozenset({"ABS", "AND", "IF", "IFERROR", "ISNUMBER", "MAX", "MIN", "OR", "ROUND", "SUM", "TEXT"})
+
 # ---------------------------------------------------------------------------
 # Excel-compatible replacements
 # ---------------------------------------------------------------------------
 
 
 def excel_number_to_text(x: float) -> str:
-    """Text Excel makes of a number in ``&`` / ``LEN`` ("General" format).
+    """Text Excel makes of a number in ``&`` ("General" format).
 
     At most 15 significant digits, no trailing zeros; E notation
     (``1E+20``, ``1.5E-10``) outside ``1e-9 <= |x| < 1e15``.
@@ -162,7 +152,7 @@ def _is_real_number(v) -> bool:
 
 
 def _excel_str(v) -> str:
-    """Excel's text coercion of a scalar (for ``&`` and ``LEN``)."""
+    """Excel's text coercion of a scalar (for ``&``)."""
     if isinstance(v, (bool, np.bool_)):
         return "TRUE" if v else "FALSE"
     if _is_real_number(v):
@@ -196,28 +186,8 @@ def _format_number_excel(value, codes, types, fstr, mul):
         return _fx_text._format_number(q / mul, codes, types, fstr, mul)
 
 
-def _split_sections(format_code: str) -> list[str]:
-    """``'0.00;(0.00);"零"'`` -> ``['0.00', '(0.00)', '"零"']`` (quote aware)."""
-    sections, current, quoted, chars = [], [], False, iter(format_code)
-    for ch in chars:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "\\" and not quoted:
-            current.append(ch)
-            ch = next(chars, "")
-        elif ch == ";" and not quoted:
-            sections.append("".join(current))
-            current = []
-            continue
-        current.append(ch)
-    sections.append("".join(current))
-    return sections
-
-
 def _xtext_excel(value, format_code):
-    # formulas.functions.text.xtext with Excel's rounding, and Excel's choice
-    # of section in "positive;negative;zero" codes (vanilla picks the wrong
-    # one and keeps the minus sign: TEXT(0.125,"0.00;(0.00)") = "(0.12)").
+    # formulas.functions.text.xtext with Excel's rounding (_format_number_excel)
     if isinstance(value, (np.bool_, bool)):
         return str(bool(value)).upper()
     try:
@@ -225,17 +195,6 @@ def _xtext_excel(value, format_code):
     except (ValueError, TypeError, AssertionError):
         return value
     format_code = str(format_code)
-    if "[" not in format_code:  # no conditions / colours: plain sections
-        sections = _split_sections(format_code)
-        if len(sections) > 1:
-            if value < 0:
-                format_code, value = sections[1], -value
-            elif value == 0 and len(sections) > 2:
-                format_code = sections[2]
-            else:
-                format_code = sections[0]
-            if format_code == "":
-                return ""
     for check, codes, types, fstr, mul in _fx_text._parse_format_code(format_code):
         if not check(value):
             continue
@@ -319,119 +278,13 @@ def _xmax(*args):
     return max(_aggregate_numbers(args), default=0.0)
 
 
-_CRITERIA_RE = re.compile(r"^(<=|>=|<>|=|<|>)?(.*)$", re.S)
-_CMP = {
-    "=": lambda a, b: a == b,
-    "<>": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    ">": lambda a, b: a > b,
-    "<=": lambda a, b: a <= b,
-    ">=": lambda a, b: a >= b,
-}
-
-
-def _wildcard_regex(pattern: str):
-    out, chars = [], iter(pattern)
-    for ch in chars:
-        if ch == "~":
-            out.append(re.escape(next(chars, "~")))
-        elif ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out), re.S | re.I)
-
-
-def _countif_predicate(criteria):
-    """Excel's COUNTIF criteria as a predicate on one cell value."""
-    if isinstance(criteria, np.ndarray):
-        criteria = criteria.ravel()[0] if criteria.size else sh.EMPTY
-    if isinstance(criteria, XlError):
-        return lambda v: v == criteria
-    if criteria is sh.EMPTY:
-        criteria = 0.0  # an empty criteria cell means 0
-    if isinstance(criteria, (bool, np.bool_)):
-        op, value = "=", bool(criteria)
-    elif _is_real_number(criteria):
-        op, value = "=", float(criteria)
-    else:
-        op, text = _CRITERIA_RE.match(str(criteria)).groups()
-        if text == "":
-            if op is None:  # "": empty cells and empty text
-                return lambda v: v is sh.EMPTY or v == ""
-            if op == "=":  # "=": truly empty cells only
-                return lambda v: v is sh.EMPTY
-            if op == "<>":  # "<>": every non-empty cell
-                return lambda v: v is not sh.EMPTY
-        op = op or "="
-        number = _text_to_number(text)
-        if number is not None:
-            value = number
-        elif text.upper() in ("TRUE", "FALSE"):
-            value = text.upper() == "TRUE"
-        else:
-            value = text
-    cmp = _CMP[op]
-    if isinstance(value, bool):
-        def test(v):
-            return isinstance(v, (bool, np.bool_)) and cmp(bool(v), value)
-    elif isinstance(value, float):
-        target = round15(value)
-
-        def test(v):
-            if _is_real_number(v):
-                return cmp(round15(v), target)
-            if op not in ("=", "<>"):  # <, >, ... only look at numbers
-                return False
-            n = None  # "=" / "<>" also convert numeric text in the range
-            if isinstance(v, str) and v is not sh.EMPTY and not isinstance(v, XlError):
-                n = _text_to_number(v)
-            equal = n is not None and round15(n) == target
-            return equal if op == "=" else not equal
-    elif op in ("=", "<>"):
-        rx = _wildcard_regex(value)
-
-        def test(v):
-            hit = isinstance(v, str) and not isinstance(v, XlError) and (
-                v is not sh.EMPTY and rx.fullmatch(v) is not None
-            )
-            return hit if op == "=" else not hit
-    else:
-        upper = value.upper()
-
-        def test(v):
-            return (
-                isinstance(v, str)
-                and not isinstance(v, XlError)
-                and v is not sh.EMPTY
-                and cmp(v.upper(), upper)
-            )
-    return test
-
-
-def _xcountif(rng, criteria):
-    test = _countif_predicate(criteria)
-    values = rng.ravel().tolist() if isinstance(rng, np.ndarray) else [rng]
-    return float(sum(1 for v in values if test(v)))
-
-
 def _build_patches():
     functions = {
         "ROUND": _rounder(excel_round),
-        "ROUNDUP": _rounder(excel_roundup),
-        "ROUNDDOWN": _rounder(excel_rounddown),
         "TEXT": wrap_ufunc(_xtext_excel, input_parser=lambda *a: a),
-        "LEN": wrap_ufunc(
-            len,
-            input_parser=lambda text: [_excel_str(text)],
-            args_parser=lambda *a: (replace_empty(v, "") for v in a),
-        ),
         "SUM": wrap_func(_xsum),
         "MIN": wrap_func(_xmin),
         "MAX": wrap_func(_xmax),
-        "COUNTIF": wrap_func(_xcountif),
         "ISNUMBER": wrap_ranges_func(
             functools.partial(
                 _fx_info.iserror, check=_is_real_number, array=_fx_info.FalseArray
