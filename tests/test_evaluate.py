@@ -1,4 +1,4 @@
-"""Tests for jixiao.numeric.excel_round and jixiao.verify.formulas_oracle."""
+"""Tests for jixiao.numeric.excel_round, jixiao.verify.excel_patches and jixiao.verify.formulas_oracle."""
 
 from __future__ import annotations
 
@@ -20,18 +20,14 @@ from jixiao.data import load_data
 from jixiao.framework.loader import load_framework
 from jixiao.numeric import excel_round, excel_rounddown, excel_roundup, round15
 from jixiao.samples import SAMPLES, sample_path
-from jixiao.verify.formulas_oracle import (
+from jixiao.verify.excel_patches import (
     EMITTED_FUNCTIONS,
     PATCHED_FUNCTIONS,
-    CompiledWorkbook,
-    EvaluationError,
-    cell_key,
-    evaluate_file,
     excel_compat,
     excel_compat_installed,
     excel_number_to_text,
-    parse_key,
 )
+from jixiao.verify.formulas_oracle import CompiledWorkbook, EvaluationError, cell_key, evaluate_file, parse_key
 
 # ---------------------------------------------------------------------------
 # helpers
