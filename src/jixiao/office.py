@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["OfficeError", "convert", "find_soffice", "to_pdf"]
+__all__ = ["CALC_PDF", "WRITER_PDF", "OfficeError", "convert", "find_soffice", "to_pdf"]
 
 _FALLBACK_PATHS = (
     "/usr/bin/soffice",
