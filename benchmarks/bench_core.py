@@ -57,7 +57,7 @@ from openpyxl import Workbook, load_workbook
 from jixiao.data import load_data
 from jixiao.engine import score
 from jixiao.framework.loader import load_framework
-from jixiao.libreoffice import RecalcError, find_soffice, recalculate
+from jixiao.verify.libreoffice_recalc import RecalcError, find_soffice, recalculate
 from jixiao.samples import REPORTED_TOTALS, sample_path
 from jixiao.workbook.generator import build_workbook
 
@@ -350,7 +350,7 @@ def run(quick: bool) -> tuple[list[Result], dict[str, Any], dict[str, Any]]:
         # -- formulas ----------------------------------------------------------
         progress("formulas package (import, evaluate_file, compile, calculate)")
         t0 = time.perf_counter()
-        from jixiao.workbook.evaluate import CompiledWorkbook, cell_key, evaluate_file
+        from jixiao.verify.formulas_oracle import CompiledWorkbook, cell_key, evaluate_file
 
         import_formulas_s = time.perf_counter() - t0
         total_place = filled.computed["total"]

@@ -28,7 +28,7 @@ from jixiao.checker.check import check_file
 from jixiao.data import load_data
 from jixiao.engine import score
 from jixiao.framework.loader import load_framework
-from jixiao.libreoffice import find_soffice
+from jixiao.office import find_soffice
 from jixiao.samples import sample_path
 from jixiao.selfreport import build_report, report_from_workbook, to_pdf
 from jixiao.workbook.generator import build_workbook

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from jixiao.libreoffice import find_soffice
+from jixiao.office import find_soffice
 
 
 @pytest.fixture(scope="session")

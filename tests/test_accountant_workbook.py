@@ -14,7 +14,7 @@ from jixiao.data import load_data
 from jixiao.engine import check_id, evaluate, score
 from jixiao.expr import ALLOWED_FUNCTIONS
 from jixiao.framework.loader import load_framework
-from jixiao.libreoffice import recalculate
+from jixiao.verify.libreoffice_recalc import recalculate
 from jixiao.samples import sample_path
 from jixiao.workbook import print_layout as pl
 from jixiao.workbook.generator import CHECK_SHEET, GUIDE_SHEET, SCORE_SHEET, build_workbook

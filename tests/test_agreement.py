@@ -1,7 +1,7 @@
 """Three evaluators, one answer.
 
 Every score exists three times: the Python engine (`jixiao.engine`), the workbook's live
-formulas evaluated by `formulas` with jixiao's Excel patches (`jixiao.workbook.evaluate`),
+formulas evaluated by `formulas` with jixiao's Excel patches (`jixiao.verify.formulas_oracle`),
 and the same workbook recalculated by a real spreadsheet application (LibreOffice).  Here
 they must agree on EVERY formula cell -- scores, ratios, explanation texts, 审核 results --
 for the two published samples, for named boundary cases (a ratio exactly on a tier
@@ -40,11 +40,11 @@ from jixiao.data import load_data, validate_data
 from jixiao.engine import computed_cells, evaluate, score, score_id, text_id
 from jixiao.expr import lift, round_
 from jixiao.framework.loader import load_framework
-from jixiao.libreoffice import recalculate
+from jixiao.verify.libreoffice_recalc import recalculate
 from jixiao.numeric import same_number
 from jixiao.samples import sample_path
 from jixiao.textformat import general_text
-from jixiao.workbook.evaluate import CompiledWorkbook, cell_key, evaluate_file, parse_key
+from jixiao.verify.formulas_oracle import CompiledWorkbook, cell_key, evaluate_file, parse_key
 from jixiao.workbook.generator import BuiltWorkbook, build_workbook
 
 FW = load_framework()
@@ -699,7 +699,7 @@ def test_more_than_15_significant_digits(layout: Layout, compiled: CompiledWorkb
                                          recalculated: Recalculated) -> None:
     """Nobody types 17 significant digits, but a data file may hold them.  The engine computes
     with the double as it is (as Excel does, as far as we know, with a number it reads from a
-    file).  `formulas` rounds every number it reads to 15 DECIMALS (jixiao.workbook.evaluate
+    file).  `formulas` rounds every number it reads to 15 DECIMALS (jixiao.verify.formulas_oracle
     does the same to `calculate` inputs, to match): 1.0000000000000002 becomes 1 and 1E-20
     becomes 0 -- so 原值 1E-20 scores as a zero denominator.  LibreOffice keeps 1E-20 (score
     as the engine's) but writes its exponent with three digits, 1E-020 (Excel: 1E-20)."""

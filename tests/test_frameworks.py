@@ -210,7 +210,7 @@ WORKBOOK_CASES = {
 
 @pytest.mark.parametrize("name", list(WORKBOOK_CASES))
 def test_workbook_formulas_match_engine(name, tmp_path):
-    from jixiao.workbook.evaluate import evaluate_file
+    from jixiao.verify.formulas_oracle import evaluate_file
 
     changes, expected, total = WORKBOOK_CASES[name]
     fw = framework(name)

@@ -15,8 +15,8 @@ import pytest
 from jixiao.checks import ERROR, PASSED
 from jixiao.engine import check_id, computed_cells, evaluate, score_id
 from jixiao.expr import text_number
-from jixiao.libreoffice import recalculate
-from jixiao.workbook.evaluate import cell_key
+from jixiao.verify.libreoffice_recalc import recalculate
+from jixiao.verify.formulas_oracle import cell_key
 from jixiao.workbook.generator import build_workbook
 from test_agreement import FW, SAMPLE_DATA, Layout, disagreements, last_digit_apart, report
 

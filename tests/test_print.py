@@ -14,7 +14,7 @@ import pytest
 
 from jixiao.data import load_data
 from jixiao.framework.loader import load_framework
-from jixiao.libreoffice import to_pdf
+from jixiao.office import to_pdf
 from jixiao.samples import sample_path
 from jixiao.workbook.generator import CHECK_SHEET, JUDGEMENT_SHEET, SCORE_SHEET, build_workbook
 

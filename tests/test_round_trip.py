@@ -27,7 +27,7 @@ from jixiao.checker.result import WARNING, CheckResult
 from jixiao.checker.workbook_xml import NS, _positioned, is_date_format
 from jixiao.checks import ERROR as CHECK_ERROR
 from jixiao.engine import check_id, evaluate
-from jixiao.libreoffice import recalculate
+from jixiao.verify.libreoffice_recalc import recalculate
 from jixiao.workbook.generator import build_workbook
 from test_agreement import BOUNDARIES, FW, SAMPLE_DATA, random_value, validate_data
 from workbook_surgery import Xlsx

@@ -405,7 +405,7 @@ def test_from_the_database_equals_from_the_workbook(futian, tmp_path) -> None:
 
 
 def test_a_workbook_resaved_by_libreoffice_gives_the_same_report(soffice, futian, tmp_path) -> None:
-    from jixiao.libreoffice import recalculate
+    from jixiao.verify.libreoffice_recalc import recalculate
 
     path, _, document, _ = futian
     resaved = recalculate([path], tmp_path / "lo", soffice=soffice)[path]

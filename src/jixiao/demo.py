@@ -40,7 +40,7 @@ def run_demo(out_dir: Path, pdf: bool = False) -> int:
         failures += not ok
         console.print(f"报告总分 {reported:.2f}，Python 计算 {card.total:.2f}：" + ("[green]一致[/green]" if ok else "[red]不一致[/red]"))
 
-        from jixiao.workbook.evaluate import evaluate_file  # the formulas package: slow to import
+        from jixiao.verify.formulas_oracle import evaluate_file  # the formulas package: slow to import
 
         evaluated = evaluate_file(path)
         differ = [f"{sheet}!{coord}" for sheet, cells in built.cached.items() for coord, v in cells.items()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from jixiao.data import load_data
 from jixiao.framework.loader import load_framework
-from jixiao.libreoffice import to_pdf
+from jixiao.office import to_pdf
 from jixiao.samples import sample_path
 from jixiao.workbook.generator import build_workbook
 

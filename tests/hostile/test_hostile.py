@@ -133,7 +133,7 @@ def test_annotate_failing_never_loses_the_verdict(folder, tmp_path: Path, monkey
 
 
 def test_sheet_deleted_in_libreoffice_is_named(soffice: str, tmp_path: Path) -> None:
-    from jixiao.libreoffice import recalculate
+    from jixiao.verify.libreoffice_recalc import recalculate
 
     x = corpus.built(corpus.GOOD)
     x.remove_sheet("采购与经费")

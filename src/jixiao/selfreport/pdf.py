@@ -1,15 +1,12 @@
-"""The report as PDF (for the 盖章 upload), converted by LibreOffice Writer in a throw-away
-profile, so a running LibreOffice or a user's settings cannot interfere."""
+"""The report as PDF (for the 盖章 upload), converted by LibreOffice Writer through
+`jixiao.office` (a throw-away profile, so a running LibreOffice or a user's settings cannot
+interfere); its errors are said here in Chinese."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 
-from jixiao.libreoffice import find_soffice
+from jixiao.office import WRITER_PDF, OfficeError, convert, find_soffice
 
 INSTALL_HINT = "未找到 LibreOffice Writer，无法转换为 PDF（Debian/Ubuntu：apt-get install libreoffice-writer-nogui）"
 
@@ -27,20 +24,15 @@ def to_pdf(docx: str | Path, out_dir: str | Path | None = None, timeout: float =
         raise PdfError(INSTALL_HINT)
     target = out_dir / f"{docx.stem}.pdf"
     target.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="jixiao-lo-") as profile:
-        cmd = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-               "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir), str(docx)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                errors="replace", start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    try:
+        converted = convert([docx], out_dir, WRITER_PDF, timeout=timeout, soffice=exe, recalc=False)
+    except OfficeError as exc:
+        if exc.kind == "timeout":
             raise PdfError(f"LibreOffice 转换 {docx.name} 超时（{timeout:g} 秒）") from None
-    if proc.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
-        detail = (err or out).strip().splitlines()[-1:] or [""]
-        if "writer" in (err + out).lower() and "filter" in (err + out).lower():
-            raise PdfError(INSTALL_HINT)
-        raise PdfError(f"LibreOffice 未能将 {docx.name} 转换为 PDF（{detail[0]}）")
-    return target
+        log = exc.log.lower()
+        if "writer" in log and "filter" in log:
+            raise PdfError(INSTALL_HINT) from None
+        detail = [line for line in (exc.log or str(exc)).strip().splitlines() if line.strip()
+                  and not line.startswith("soffice std")][-1:] or [""]
+        raise PdfError(f"LibreOffice 未能将 {docx.name} 转换为 PDF（{detail[0]}）") from None
+    return converted[docx]

@@ -1,4 +1,5 @@
-"""Tests for the LibreOffice recalculation harness (jixiao.libreoffice).
+"""Tests for the soffice runner (jixiao.office), through the LibreOffice recalculation harness
+(jixiao.verify.libreoffice_recalc) built on it.
 
 Tests that need a real LibreOffice skip locally when it is missing, but FAIL
 when the CI environment variable is set, so that CI cannot go green without
@@ -17,8 +18,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from jixiao import libreoffice
-from jixiao.libreoffice import RecalcError, recalculate, recalculated_values
+from jixiao import office
+from jixiao.verify.libreoffice_recalc import RecalcError, recalculate, recalculated_values
 
 BUDGET, SCORES = "预算 数据", "评分 结果"
 
@@ -133,7 +134,7 @@ def test_bogus_soffice_path_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_missing_soffice_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
+    monkeypatch.setattr(office, "find_soffice", lambda: None)
     with pytest.raises(RecalcError, match="not found"):
         recalculate([make_book(tmp_path / "book.xlsx")], tmp_path / "out")
 
@@ -177,7 +178,67 @@ def test_hanging_soffice_times_out(tmp_path: Path) -> None:
 
 def test_output_names_are_unique() -> None:
     out = Path("/out")
-    names = libreoffice._output_paths(
+    names = office._output_paths(
         [Path("a/x.xlsx"), Path("b/x.xlsx"), Path("c/x_2.xlsx"), Path("d/X.xlsx")], out
     )
     assert [p.name for p in names.values()] == ["x.xlsx", "x_2.xlsx", "x_2_2.xlsx", "X_3.xlsx"]
+
+
+# -- the 自评报告's PDF (jixiao.selfreport.pdf) runs on the same runner; its errors are Chinese --
+
+def _pdf_with(fake: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kw):
+    from jixiao.selfreport import pdf
+
+    monkeypatch.setattr(pdf, "find_soffice", lambda: fake)
+    docx = tmp_path / "自评报告.docx"
+    docx.write_bytes(b"PK not really a document")
+    return pdf.to_pdf(docx, **kw)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="needs an executable script")
+def test_report_pdf_failure_names_the_file_and_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jixiao.selfreport import PdfError
+
+    fake = fake_soffice(tmp_path, "import sys\nprint('source file could not be loaded', file=sys.stderr)\nsys.exit(1)\n")
+    with pytest.raises(PdfError, match=r"^LibreOffice 未能将 自评报告.docx 转换为 PDF（source file could not be loaded）$"):
+        _pdf_with(fake, tmp_path, monkeypatch)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="needs an executable script")
+def test_report_pdf_without_writer_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jixiao.selfreport import PdfError
+
+    # LibreOffice without Writer exits 0 and writes nothing
+    fake = fake_soffice(tmp_path, "print('Error: no export filter for writer_pdf_Export found, aborting.')\n")
+    with pytest.raises(PdfError, match="libreoffice-writer-nogui"):
+        _pdf_with(fake, tmp_path, monkeypatch)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="needs an executable script")
+def test_report_pdf_that_hangs_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jixiao.selfreport import PdfError
+
+    fake = fake_soffice(tmp_path, "import time\ntime.sleep(60)\n")
+    with pytest.raises(PdfError, match=r"LibreOffice 转换 自评报告.docx 超时（1 秒）"):
+        _pdf_with(fake, tmp_path, monkeypatch, timeout=1)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="needs an executable script")
+def test_report_pdf_lands_beside_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the runner converts a copy named 0000.docx; the PDF still gets the report's name
+    fake = fake_soffice(
+        tmp_path,
+        """
+        import sys
+        from pathlib import Path
+        args = sys.argv[1:]
+        assert args[args.index("--convert-to") + 1] == "pdf:writer_pdf_Export"
+        out = Path(args[args.index("--outdir") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / (Path(args[-1]).stem + ".pdf")).write_bytes(b"%PDF-1.4 fake")
+        """,
+    )
+    stale = tmp_path / "自评报告.pdf"
+    stale.write_bytes(b"old")
+    assert _pdf_with(fake, tmp_path, monkeypatch) == stale
+    assert stale.read_bytes() == b"%PDF-1.4 fake"

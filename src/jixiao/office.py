@@ -1,14 +1,17 @@
-"""Recalculate .xlsx workbooks in headless LibreOffice and read back the results.
+"""Running LibreOffice (soffice) headless: the one place jixiao finds and runs it.
 
-Used by tests and benchmarks to check our formulas against a real spreadsheet
-application.  Two LibreOffice habits make the naive ``soffice --convert-to``
-call unreliable, and this module exists to work around them:
+At run time it prints: the filled workbooks to PDF (`to_pdf`, for `jixiao.docs_pages`) and the
+自评报告 to PDF (`jixiao.selfreport.pdf`).  The verification harness
+(`jixiao.verify.libreoffice_recalc`) recalculates workbooks with the same `convert`.  Two
+LibreOffice habits make the naive ``soffice --convert-to`` call unreliable, and `convert` works
+around them:
 
-* By default LibreOffice keeps the cached results stored in an xlsx file
-  instead of recalculating.  We run it with a private, throw-away user profile
-  whose registry forces "always recalculate on load".
-* One ``--convert-to`` call with many input files was seen to stop after 246
-  of them and still exit 0.  We convert in batches and count the outputs.
+* By default LibreOffice keeps the cached results stored in an xlsx file instead of
+  recalculating.  Every run gets a private, throw-away user profile (so a running LibreOffice or
+  a user's settings cannot interfere) whose registry, with ``recalc=True``, forces "always
+  recalculate on load".
+* One ``--convert-to`` call with many input files was seen to stop after 246 of them and still
+  exit 0.  We convert in batches and count the outputs.
 """
 
 from __future__ import annotations
@@ -20,9 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import openpyxl
-
-__all__ = ["RecalcError", "find_soffice", "recalculate", "recalculated_values", "to_pdf"]
+__all__ = ["CALC_PDF", "WRITER_PDF", "OfficeError", "convert", "find_soffice", "to_pdf"]
 
 _FALLBACK_PATHS = (
     "/usr/bin/soffice",
@@ -30,8 +31,8 @@ _FALLBACK_PATHS = (
     "/Applications/LibreOffice.app/Contents/MacOS/soffice",
 )
 
-_FILTER = "xlsx:Calc MS Excel 2007 XML"
-_PDF_FILTER = "pdf:calc_pdf_Export"
+CALC_PDF = "pdf:calc_pdf_Export"
+WRITER_PDF = "pdf:writer_pdf_Export"
 
 # 0 = "always recalculate" for xlsx (OOXML) and ods (ODF) files on load.
 _REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
@@ -46,8 +47,13 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 """
 
 
-class RecalcError(RuntimeError):
-    """LibreOffice is missing, failed, timed out or silently skipped files."""
+class OfficeError(RuntimeError):
+    """LibreOffice is missing, failed, timed out or silently skipped files.  ``kind`` says which
+    ("missing", "failed", "timeout", "no_output"), ``log`` holds soffice's output when it ran."""
+
+    def __init__(self, message: str, kind: str, log: str = ""):
+        super().__init__(message)
+        self.kind, self.log = kind, log
 
 
 def find_soffice() -> str | None:
@@ -65,22 +71,24 @@ def find_soffice() -> str | None:
 def to_pdf(paths: list[Path], out_dir: Path, *, timeout: float = 300, soffice: str | None = None) -> dict[Path, Path]:
     """Print every workbook to PDF as LibreOffice prints it (recalculated first, every
     visible sheet, its print areas, page breaks, headers and footers).  ``{input: pdf}``."""
-    return recalculate(paths, out_dir, timeout=timeout, soffice=soffice, _filter=_PDF_FILTER)
+    return convert(paths, out_dir, CALC_PDF, timeout=timeout, soffice=soffice)
 
 
-def recalculate(
+def convert(
     paths: list[Path],
     out_dir: Path,
+    filter_: str,
     *,
     batch_size: int = 50,
     timeout: float = 300,
     soffice: str | None = None,
-    _filter: str = _FILTER,
     recalc: bool = True,
 ) -> dict[Path, Path]:
-    """Recalculate every workbook in ``paths`` and save the results in ``out_dir``.
-    With ``recalc=False`` LibreOffice runs with its default settings instead (a fresh profile:
-    a plain open-and-save, as a unit's LibreOffice does it).
+    """Convert every file in ``paths`` with the ``--convert-to`` filter ``filter_`` (e.g.
+    ``"xlsx:Calc MS Excel 2007 XML"``, `CALC_PDF`, `WRITER_PDF`) and save the results in
+    ``out_dir``.  ``recalc`` recalculates spreadsheets on load; with ``recalc=False``
+    LibreOffice runs with its default settings instead (a fresh profile: a plain open-and-save,
+    as a unit's LibreOffice does it).
 
     Returns ``{input path: output path}``.  An output is named after its
     input's stem; a stem seen before gets a ``_2``, ``_3``... suffix so that
@@ -92,21 +100,21 @@ def recalculate(
         raise ValueError("batch_size must be at least 1")
     exe = soffice if soffice is not None else find_soffice()
     if exe is None:
-        raise RecalcError(
+        raise OfficeError(
             "LibreOffice (soffice) not found on PATH or in the usual places; "
-            "install it, e.g. `apt-get install libreoffice-calc-nogui`"
+            "install it, e.g. `apt-get install libreoffice-calc-nogui`", "missing"
         )
     if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        raise RecalcError(f"LibreOffice executable {exe!r} does not exist or is not executable")
+        raise OfficeError(f"LibreOffice executable {exe!r} does not exist or is not executable", "missing")
 
     # The same file given twice is converted once.
     inputs = list(dict.fromkeys(Path(p) for p in paths))
     absent = [str(p) for p in inputs if not p.is_file()]
     if absent:
-        raise RecalcError(f"input workbook(s) not found: {', '.join(absent)}")
+        raise OfficeError(f"input file(s) not found: {', '.join(absent)}", "failed")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    suffix = "." + _filter.split(":")[0]
+    suffix = "." + filter_.split(":")[0]
     targets = _output_paths(inputs, out_dir, suffix)
 
     result: dict[Path, Path] = {}
@@ -125,43 +133,18 @@ def recalculate(
             copies = [in_dir / f"{i:04d}{src.suffix.lower()}" for i, src in enumerate(batch)]
             for src, copy in zip(batch, copies):
                 shutil.copyfile(src, copy)
-            log = _run_soffice(exe, profile, conv_dir, copies, timeout, _filter)
+            log = _run_soffice(exe, profile, conv_dir, copies, timeout, filter_)
             converted = [conv_dir / f"{copy.stem}{suffix}" for copy in copies]
             lost = [str(src) for src, out in zip(batch, converted) if not _nonempty(out)]
             if lost:
-                raise RecalcError(
+                raise OfficeError(
                     f"LibreOffice produced no output for {len(lost)} of {len(batch)} "
-                    f"file(s) in this batch: {', '.join(lost)}\n{log}"
+                    f"file(s) in this batch: {', '.join(lost)}\n{log}", "no_output", log
                 )
             for src, out in zip(batch, converted):
                 shutil.move(out, targets[src])
                 result[src] = targets[src]
     return result
-
-
-def recalculated_values(
-    path: Path, *, timeout: float = 300, soffice: str | None = None
-) -> dict[str, dict[str, object]]:
-    """Recalculate one workbook and return ``{sheet title: {"A1": value}}``.
-
-    Only non-empty cells are included.  Note that LibreOffice writes cached
-    values with 15 significant digits, like Excel does.
-    """
-    with tempfile.TemporaryDirectory(prefix="jixiao-lo-values-") as tmp:
-        out = recalculate([Path(path)], Path(tmp), timeout=timeout, soffice=soffice)[Path(path)]
-        wb = openpyxl.load_workbook(out, data_only=True)
-        try:
-            return {
-                ws.title: {
-                    cell.coordinate: cell.value
-                    for row in ws.iter_rows()
-                    for cell in row
-                    if cell.value is not None
-                }
-                for ws in wb.worksheets
-            }
-        finally:
-            wb.close()
 
 
 def _output_paths(inputs: list[Path], out_dir: Path, suffix: str = ".xlsx") -> dict[Path, Path]:
@@ -184,7 +167,7 @@ def _nonempty(path: Path) -> bool:
 
 
 def _run_soffice(exe: str, profile: Path, out_dir: Path, files: list[Path], timeout: float,
-                 filter_: str = _FILTER) -> str:
+                 filter_: str) -> str:
     """Run one conversion; returns soffice's output for error messages."""
     cmd = [
         exe,
@@ -215,10 +198,10 @@ def _run_soffice(exe: str, profile: Path, out_dir: Path, files: list[Path], time
         else:  # Windows: no process groups
             proc.kill()
         proc.communicate()
-        raise RecalcError(
-            f"LibreOffice timed out after {timeout:g}s converting {len(files)} file(s)"
+        raise OfficeError(
+            f"LibreOffice timed out after {timeout:g}s converting {len(files)} file(s)", "timeout"
         ) from None
     log = f"soffice stdout:\n{stdout[-2000:]}\nsoffice stderr:\n{stderr[-2000:]}"
     if proc.returncode != 0:
-        raise RecalcError(f"LibreOffice exited with status {proc.returncode}\n{log}")
+        raise OfficeError(f"LibreOffice exited with status {proc.returncode}\n{log}", "failed", log)
     return log
