@@ -24,8 +24,8 @@ from jixiao.engine import score
 from jixiao.framework.loader import builtin_path, load_framework
 from jixiao.framework.model import FIELD_TYPES, Framework
 from jixiao.framework.spec import FrameworkError
-from jixiao.libreoffice import recalculate
 from jixiao.samples import sample_path
+from jixiao.verify.libreoffice_recalc import recalculate
 from jixiao.workbook.generator import build_workbook
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "jixiao"

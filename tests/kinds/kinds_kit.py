@@ -32,13 +32,10 @@ from jixiao.workbook.identity import computed_names
 
 
 def oracle_module():
-    """The module holding the `formulas` oracle (CompiledWorkbook): being moved off the runtime
-    path into a verification module (issue 10); this is the one place that knows where."""
-    try:
-        from jixiao.verify import evaluate as module  # type: ignore[import-not-found]
-    except ImportError:
-        from jixiao.workbook import evaluate as module
-    return module
+    """The module holding the `formulas` oracle (CompiledWorkbook): the one place that knows where."""
+    from jixiao.verify import formulas_oracle
+
+    return formulas_oracle
 
 
 IID = "k"  # the one indicator's id
