@@ -1,0 +1,78 @@
+"""Which submission of a unit and year is current, in constant work per file.
+
+The versions of one unit and year form a chain ordered by `version_key` (the email's Date,
+undated ones first, ties by content hash): each points at the next newer one (`superseded_by`),
+the newest is current.  A new version is linked in between its two neighbours, found through
+the index on (unit_name, year, version_key): two indexed look-ups and at most two updates,
+whatever the history length.  The chain depends only on the keys, never on the order files
+were written in."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from sqlalchemy import select, text, update
+from sqlalchemy.engine import Connection
+
+from jixiao.checker.result import UNREADABLE
+from jixiao.importer.db import Submission
+
+S = Submission.__table__
+
+
+def version_key(status: str, unit: str | None, year: int | None, received: datetime | None, sha256: str) -> str | None:
+    """Sortable text; None for a submission that takes no part in currency (unreadable, or no
+    unit or year)."""
+    if status == UNREADABLE or unit is None or year is None:
+        return None
+    if received is None:
+        return f"0|{sha256}"
+    if received.tzinfo is not None:
+        received = received.astimezone(timezone.utc).replace(tzinfo=None)
+    return f"1{received.isoformat(timespec='microseconds')}|{sha256}"
+
+
+def lock(conn: Connection, unit: str, year: int) -> None:
+    """PostgreSQL: two imports linking versions of one unit and year wait for each other, and
+    under READ COMMITTED the second then sees the first's row (SQLite serialises writers)."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"{unit}\0{year}".encode()).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _neighbour(conn: Connection, unit: str, year: int, key: str, newer: bool) -> int | None:
+    cond = S.c.version_key > key if newer else S.c.version_key < key
+    order = S.c.version_key.asc() if newer else S.c.version_key.desc()
+    return conn.scalar(select(S.c.id).where(S.c.unit_name == unit, S.c.year == year, cond).order_by(order).limit(1))
+
+
+def link(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> None:
+    """Put a submission (its row already carrying `key`) into its place in the chain."""
+    older = _neighbour(conn, unit, year, key, newer=False)
+    newer = _neighbour(conn, unit, year, key, newer=True)
+    conn.execute(update(S).where(S.c.id == sub_id).values(is_current=newer is None, superseded_by=newer))
+    if older is not None:
+        conn.execute(update(S).where(S.c.id == older).values(is_current=False, superseded_by=sub_id))
+
+
+def unlink(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> None:
+    """Take a submission out of the chain (before its key changes): its older neighbour then
+    points at its newer one, or becomes current."""
+    older = _neighbour(conn, unit, year, key, newer=False)
+    newer = _neighbour(conn, unit, year, key, newer=True)
+    if older is not None:
+        conn.execute(update(S).where(S.c.id == older).values(is_current=newer is None, superseded_by=newer))
+    conn.execute(update(S).where(S.c.id == sub_id).values(is_current=False, superseded_by=None))
+
+
+def relink_all(conn: Connection) -> None:
+    """Every chain rebuilt from the keys (the migration that introduces them): linear, once."""
+    rows = conn.execute(select(S.c.id, S.c.unit_name, S.c.year, S.c.version_key)
+                        .where(S.c.version_key.is_not(None))
+                        .order_by(S.c.unit_name, S.c.year, S.c.version_key)).all()
+    conn.execute(update(S).where(S.c.version_key.is_(None)).values(is_current=False, superseded_by=None))
+    for i, r in enumerate(rows):
+        nxt = rows[i + 1] if i + 1 < len(rows) and (rows[i + 1].unit_name, rows[i + 1].year) == (r.unit_name, r.year) else None
+        conn.execute(update(S).where(S.c.id == r.id).values(
+            is_current=nxt is None, superseded_by=None if nxt is None else nxt.id))
