@@ -41,16 +41,22 @@ def lock(conn: Connection, unit: str, year: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def _neighbour(conn: Connection, unit: str, year: int, key: str, newer: bool) -> int | None:
-    cond = S.c.version_key > key if newer else S.c.version_key < key
-    order = S.c.version_key.asc() if newer else S.c.version_key.desc()
-    return conn.scalar(select(S.c.id).where(S.c.unit_name == unit, S.c.year == year, cond).order_by(order).limit(1))
+def neighbours(conn: Connection, unit: str, year: int, key: str) -> tuple[int | None, int | None]:
+    """(the next older, the next newer) version of a unit and year around `key`: one statement."""
+    def side(newer: bool):
+        cond = S.c.version_key > key if newer else S.c.version_key < key
+        order = S.c.version_key.asc() if newer else S.c.version_key.desc()
+        return select(S.c.id).where(S.c.unit_name == unit, S.c.year == year, cond).order_by(order).limit(1) \
+            .scalar_subquery()
+
+    row = conn.execute(select(side(False), side(True))).one()
+    return row[0], row[1]
 
 
 def link(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> None:
-    """Put a submission (its row already carrying `key`) into its place in the chain."""
-    older = _neighbour(conn, unit, year, key, newer=False)
-    newer = _neighbour(conn, unit, year, key, newer=True)
+    """Put a submission (its row already carrying `key`, not current, superseded by none) into
+    its place in the chain."""
+    older, newer = neighbours(conn, unit, year, key)
     conn.execute(update(S).where(S.c.id == sub_id).values(is_current=newer is None, superseded_by=newer))
     if older is not None:
         conn.execute(update(S).where(S.c.id == older).values(is_current=False, superseded_by=sub_id))
@@ -59,8 +65,7 @@ def link(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> None:
 def unlink(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> None:
     """Take a submission out of the chain (before its key changes): its older neighbour then
     points at its newer one, or becomes current."""
-    older = _neighbour(conn, unit, year, key, newer=False)
-    newer = _neighbour(conn, unit, year, key, newer=True)
+    older, newer = neighbours(conn, unit, year, key)
     if older is not None:
         conn.execute(update(S).where(S.c.id == older).values(is_current=newer is None, superseded_by=newer))
     conn.execute(update(S).where(S.c.id == sub_id).values(is_current=False, superseded_by=None))

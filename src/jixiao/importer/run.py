@@ -121,14 +121,18 @@ class _Children:
     """Inputs, scores and messages of several files, inserted together (one executemany per
     table) at the end of the transaction."""
 
-    TABLES = ((InputValue.__table__, "inputs"), (IndicatorScore.__table__, "scores"), (Message.__table__, "messages"))
+    TABLES = ((InputValue.__table__, "inputs"), (IndicatorScore.__table__, "scores"), (Message.__table__, "messages"),
+              (Receipt.__table__, "receipts"))
 
     def __init__(self) -> None:
-        self.rows: dict[str, list[dict[str, Any]]] = {"inputs": [], "scores": [], "messages": []}
+        self.rows: dict[str, list[dict[str, Any]]] = {"inputs": [], "scores": [], "messages": [], "receipts": []}
 
     def add(self, sub_id: int, rows: Rows) -> None:
-        for _table, attr in self.TABLES:
+        for _table, attr in self.TABLES[:3]:
             self.rows[attr].extend({"submission_id": sub_id, **row} for row in getattr(rows, attr))
+
+    def receipt(self, row: dict[str, Any]) -> None:
+        self.rows["receipts"].append(row)
 
     def insert(self, conn: Connection) -> None:
         for table, attr in self.TABLES:
@@ -167,7 +171,12 @@ class _Writer:
         try:
             with self.engine.begin() as conn:
                 children = _Children()
-                outcomes = [_write_conn(conn, self.root, cand, rows, children) for cand, rows in batch]
+                new: set[str] = set()  # content inserted by this batch
+                outcomes = []
+                for cand, rows in batch:
+                    fresh = rows is not None and cand.sha256 not in self.stored and cand.sha256 not in new
+                    outcomes.append(_write_conn(conn, self.root, cand, rows, children, optimistic=fresh))
+                    new.add(cand.sha256)
                 children.insert(conn)
         except (IntegrityError, OperationalError):
             outcomes = [self._single(cand, rows) for cand, rows in batch]
@@ -219,14 +228,18 @@ def _write_one(session: Session, root: Path, cand: Candidate, result: CheckResul
 
 
 def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None,
-                children: _Children) -> tuple[str, str | None]:
+                children: _Children, optimistic: bool = False) -> tuple[str, str | None]:
     """(outcome, status of a new submission).  `rows` None: the content is already stored (if
-    it is not after all, it is checked here)."""
+    it is not after all, it is checked here).  `optimistic`: neither this receipt nor this
+    content is known to be stored (the writer's own record), so the look-ups are left to the
+    unique keys: another import's row makes the batch fail, and it is written again carefully."""
     received = _utc(cand.received)
-    if conn.scalar(select(R.c.id).where(R.c.source == cand.source, R.c.sha256 == cand.sha256)):
-        return "already", None
-    found = conn.execute(select(S.c.id, S.c.received_at, S.c.unit_name, S.c.year, S.c.version_key)
-                         .where(S.c.sha256 == cand.sha256)).first()
+    found = None
+    if not optimistic:
+        if conn.scalar(select(R.c.id).where(R.c.source == cand.source, R.c.sha256 == cand.sha256)):
+            return "already", None
+        found = conn.execute(select(S.c.id, S.c.received_at, S.c.unit_name, S.c.year, S.c.version_key)
+                             .where(S.c.sha256 == cand.sha256)).first()
     if found is None:
         if rows is None:
             rows = _check_rows(cand.original_name, cand.data)
@@ -235,6 +248,8 @@ def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None
         key = currency.version_key(rows.status, sub["unit_name"], sub["year"], received, cand.sha256)
         if key is not None:
             currency.lock(conn, sub["unit_name"], sub["year"])
+        # inserted first: on SQLite the write lock comes with the first write, and the neighbours
+        # must be read under it (another import's version committed meanwhile is then seen)
         sub_id = conn.scalar(insert(S).values(
             sha256=cand.sha256, original_name=cand.original_name, received_at=received, archive_path=path,
             is_current=False, version_key=key, **sub).returning(S.c.id))
@@ -255,9 +270,8 @@ def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None
             conn.execute(update(S).where(S.c.id == sub_id).values(received_at=received, version_key=key))
             if key is not None:
                 currency.link(conn, sub_id, found.unit_name, found.year, key)
-    conn.execute(insert(R).values(
-        source=cand.source, original_name=cand.original_name, sha256=cand.sha256,
-        received_at=received, submission_id=sub_id))
+    children.receipt(dict(source=cand.source, original_name=cand.original_name, sha256=cand.sha256,
+                          received_at=received, submission_id=sub_id, problem=None))
     return outcome
 
 
