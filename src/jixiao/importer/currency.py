@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timezone
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection
 
 from jixiao.checker.result import UNREADABLE
@@ -41,25 +41,36 @@ def lock(conn: Connection, unit: str, year: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+def _side(newer: bool):
+    cond = S.c.version_key > bindparam("key") if newer else S.c.version_key < bindparam("key")
+    order = S.c.version_key.asc() if newer else S.c.version_key.desc()
+    return select(S.c.id).where(S.c.unit_name == bindparam("unit"), S.c.year == bindparam("year"), cond) \
+        .order_by(order).limit(1).scalar_subquery()
+
+
+# built once: constructing statements per file would cost more than running them
+_NEIGHBOURS = select(_side(False), _side(True))
+_SET = update(S).where(S.c.id == bindparam("sub_id")).values(is_current=bindparam("current"),
+                                                             superseded_by=bindparam("by"))
+
+
 def neighbours(conn: Connection, unit: str, year: int, key: str) -> tuple[int | None, int | None]:
     """(the next older, the next newer) version of a unit and year around `key`: one statement."""
-    def side(newer: bool):
-        cond = S.c.version_key > key if newer else S.c.version_key < key
-        order = S.c.version_key.asc() if newer else S.c.version_key.desc()
-        return select(S.c.id).where(S.c.unit_name == unit, S.c.year == year, cond).order_by(order).limit(1) \
-            .scalar_subquery()
-
-    row = conn.execute(select(side(False), side(True))).one()
+    row = conn.execute(_NEIGHBOURS, {"unit": unit, "year": year, "key": key}).one()
     return row[0], row[1]
+
+
+def _set(conn: Connection, sub_id: int, current: bool, by: int | None) -> None:
+    conn.execute(_SET, {"sub_id": sub_id, "current": current, "by": by})
 
 
 def link(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> None:
     """Put a submission (its row already carrying `key`, not current, superseded by none) into
     its place in the chain."""
     older, newer = neighbours(conn, unit, year, key)
-    conn.execute(update(S).where(S.c.id == sub_id).values(is_current=newer is None, superseded_by=newer))
+    _set(conn, sub_id, newer is None, newer)
     if older is not None:
-        conn.execute(update(S).where(S.c.id == older).values(is_current=False, superseded_by=sub_id))
+        _set(conn, older, False, sub_id)
 
 
 def unlink(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> None:
@@ -67,8 +78,8 @@ def unlink(conn: Connection, sub_id: int, unit: str, year: int, key: str) -> Non
     points at its newer one, or becomes current."""
     older, newer = neighbours(conn, unit, year, key)
     if older is not None:
-        conn.execute(update(S).where(S.c.id == older).values(is_current=newer is None, superseded_by=newer))
-    conn.execute(update(S).where(S.c.id == sub_id).values(is_current=False, superseded_by=None))
+        _set(conn, older, newer is None, newer)
+    _set(conn, sub_id, False, None)
 
 
 def relink_all(conn: Connection) -> None:

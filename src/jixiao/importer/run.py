@@ -35,6 +35,7 @@ from jixiao.importer.sources import Candidate, SourceProblem, iter_sources
 
 STATUSES = (ACCEPTED, WARNED, REJECTED, UNREADABLE)
 S, R = Submission.__table__, Receipt.__table__
+_INSERT_SUBMISSION = insert(S).returning(S.c.id)  # built once
 
 
 @dataclass
@@ -137,8 +138,33 @@ class _Children:
     def insert(self, conn: Connection) -> None:
         for table, attr in self.TABLES:
             if self.rows[attr]:
-                conn.execute(insert(table), self.rows[attr])
+                _bulk_insert(conn, table, self.rows[attr])
         self.rows = {k: [] for k in self.rows}
+
+
+def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Many rows at once, straight to the driver (SQLAlchemy's per-row parameter processing
+    would cost more than the insert): SQLite re-runs one prepared statement in C
+    (executemany); PostgreSQL gets many rows per INSERT statement."""
+    cols = [c for c in table.columns if c.name in rows[0]]
+    names = ", ".join(c.name for c in cols)
+    # the types' own conversions (e.g. datetimes as SQLite text), as SQLAlchemy would apply them
+    convert = [(c.name, c.type._cached_bind_processor(conn.dialect)) for c in cols]
+    if any(f for _n, f in convert):
+        values = [tuple(f(r[n]) if f else r[n] for n, f in convert) for r in rows]
+    else:
+        values = [tuple(r[n] for n, _f in convert) for r in rows]
+    if conn.dialect.paramstyle == "qmark":
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", values)
+        return
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    for start in range(0, len(values), PG_ROWS_PER_STATEMENT):
+        chunk = values[start:start + PG_ROWS_PER_STATEMENT]
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([one] * len(chunk)),
+                             tuple(v for row in chunk for v in row))
+
+
+PG_ROWS_PER_STATEMENT = 1000  # × ≤ 9 columns: well under PostgreSQL's 65,535 parameters
 
 
 # --------------------------------------------------------------------------- writing
@@ -250,9 +276,9 @@ def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None
             currency.lock(conn, sub["unit_name"], sub["year"])
         # inserted first: on SQLite the write lock comes with the first write, and the neighbours
         # must be read under it (another import's version committed meanwhile is then seen)
-        sub_id = conn.scalar(insert(S).values(
+        sub_id = conn.scalar(_INSERT_SUBMISSION, dict(
             sha256=cand.sha256, original_name=cand.original_name, received_at=received, archive_path=path,
-            is_current=False, version_key=key, **sub).returning(S.c.id))
+            is_current=False, superseded_by=None, version_key=key, **sub))
         children.add(sub_id, rows)
         if key is not None:
             currency.link(conn, sub_id, sub["unit_name"], sub["year"], key)
