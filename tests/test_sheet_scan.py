@@ -193,3 +193,46 @@ def test_a_damaged_sheet_is_still_refused(good: Xlsx, tmp_path: Path) -> None:
     assert result.status == "unreadable"
     assert [m.code for m in result.messages if m.level == "错误"] == ["corrupt_xml"]
     assert "xl/worksheets/sheet3.xml" in result.messages[-1].text and "第 " in result.messages[-1].text
+
+
+_MUTATIONS = [
+    lambda x, r: x.replace(' s="', '  s="', 1 + r.randrange(50)),            # more spaces between attributes
+    lambda x, r: x.replace('<c r="', '<c\n r="', 1 + r.randrange(50)),        # a line break in a start tag
+    lambda x, r: x.replace('"/>', '" />', 1 + r.randrange(50)),              # space before />
+    lambda x, r: x.replace("<v>", "<v >", 1 + r.randrange(50)),
+    lambda x, r: x.replace("</v>", "</v >", 1 + r.randrange(50)),
+    lambda x, r: x.replace("<f>", '<f aca="false">', 1 + r.randrange(20)),   # LibreOffice's attribute
+    lambda x, r: re.sub(r'<c r="([A-Z]+\d+)" s="(\d+)"', r'<c s="\2" r="\1"', x, count=1 + r.randrange(50)),
+    lambda x, r: x.replace("<v></v>", "<v/>"),
+    lambda x, r: re.sub(r"<v>([0-9.]+)</v>", r"<v>\1\r\n</v>", x, count=1 + r.randrange(20)),
+    lambda x, r: re.sub(r"<t>([^<]{1,3})", lambda m: "<t>" + "".join(f"&#{ord(ch)};" for ch in m.group(1)), x,
+                        count=1 + r.randrange(20)),
+    lambda x, r: x.replace("<t>", '<t xml:space="preserve">', 1 + r.randrange(20)),
+    lambda x, r: re.sub(r'<c r="[A-Z]+\d+"', "<c", x, count=1 + r.randrange(5)),  # r-less cells
+    lambda x, r: x.replace("</c>", "<extLst><ext uri=\"x\"/></extLst></c>", 1 + r.randrange(5)),
+    lambda x, r: x.replace('t="inlineStr"', 't="str"', 1 + r.randrange(5)),
+    lambda x, r: re.sub(r"<v>\d+</v>", "<v>1e400</v>", x, count=1),
+]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_mutated_sheets_read_the_same_as_element_tree(good: Xlsx, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random rewrites within what XML allows: wherever expat accepts the result, the scanner
+    reads exactly the cells ElementTree reads (or hands the sheet over to it)."""
+    import random
+
+    r = random.Random(seed)
+    x = good.copy()
+    for part in sheet_parts(x)[1:5]:
+        xml = x.text(part)
+        for mutate in r.sample(_MUTATIONS, 4):
+            xml = mutate(xml, r)
+        x.set_text(part, xml)
+        try:
+            sheet_scan.check_well_formed(xml.encode())
+        except sheet_scan.Malformed:
+            pytest.fail(f"mutation made {part} malformed (seed {seed})")
+    scanned, cells, named, protected = both_readers(x, monkeypatch)
+    assert {k: scanned.cell(*p) for k, p in scanned.defined_names.items()} == named
+    assert {n: s.protected for n, s in scanned.sheets.items()} == protected
+    assert {n: s.cells for n, s in scanned.sheets.items()} == cells

@@ -26,19 +26,19 @@ MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 _ATTRS = rb"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*"
 # a cell whose r is its first attribute (the only form the targeted scan reads)
-_CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c>)", re.S)
+_CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c\s*>)", re.S)
 # the shapes Excel, WPS and openpyxl write, decoded by one match (anything else: _decode)
 _SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]+")?(?: t="([a-zA-Z]+)")?(?: s="[0-9]+")?'
                      rb"(?:/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?</c>)")
 # any cell or row start tag (the full, positional scan)
 _TOKEN = re.compile(rb"<(row|c)(?=[\s/>])" + _ATTRS + rb"(?:(/>)|>)", re.S)
-_CELL_END = re.compile(rb"</c>")
+_CELL_END = re.compile(rb"</c\s*>")
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-_F = re.compile(rb"<f(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</f>)", re.S)
-_V = re.compile(rb"<v(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</v>)", re.S)
-_IS = re.compile(rb"<is(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</is>)", re.S)
-_T = re.compile(rb"<t(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</t>)", re.S)
-_SI = re.compile(rb"<si(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</si>)", re.S)
+_F = re.compile(rb"<f(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</f\s*>)", re.S)
+_V = re.compile(rb"<v(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</v\s*>)", re.S)
+_IS = re.compile(rb"<is(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</is\s*>)", re.S)
+_T = re.compile(rb"<t(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</t\s*>)", re.S)
+_SI = re.compile(rb"<si(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</si\s*>)", re.S)
 _PROTECTION = re.compile(rb"<sheetProtection(?=[\s/>])" + _ATTRS + rb"/?>", re.S)
 _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
