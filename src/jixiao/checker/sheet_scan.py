@@ -29,7 +29,7 @@ _ATTRS = rb"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*"
 _CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c\s*>)", re.S)
 # the shapes Excel, WPS and openpyxl write, decoded by one match (anything else: _decode)
 _SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]+")?(?: t="([a-zA-Z]+)")?(?: s="[0-9]+")?'
-                     rb"(?:/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?</c>)")
+                     rb"(?:/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t>([^<]*)</t></is>)?</c>)")
 # any cell or row start tag (the full, positional scan)
 _TOKEN = re.compile(rb"<(row|c)(?=[\s/>])" + _ATTRS + rb"(?:(/>)|>)", re.S)
 _CELL_END = re.compile(rb"</c\s*>")
@@ -101,7 +101,11 @@ def _text(raw: bytes | None) -> str | None:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&" in text:
-        text = _REFERENCE.sub(_resolve, text)
+        if "&#" in text:
+            text = _REFERENCE.sub(_resolve, text)
+        else:  # only the five named ones: "&amp;" last, so "&amp;lt;" stays "&lt;"
+            text = text.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">") \
+                .replace("&apos;", "'").replace("&amp;", "&")
     return text
 
 
@@ -159,8 +163,13 @@ def scan_wanted(raw: bytes, wanted: frozenset[str]) -> dict[str, RawTuple | None
         pos = at
         m = _SIMPLE.match(raw, at)
         if m is not None:
-            t, f, v = m.group(2, 3, 4)
-            if t != b"inlineStr":
+            t, f, v, inline = m.group(2, 3, 4, 5)
+            if t == b"inlineStr":
+                if inline is not None:  # <is><t>text</t></is>: the inline string is that text
+                    out[coord] = ("inlineStr", None if f is None else (_text(f), None), _text(v),
+                                  _text(inline) or "")
+                    continue
+            elif inline is None:
                 out[coord] = (t.decode() if t else "n", None if f is None else (_text(f), None), _text(v), None)
                 continue
         m = _CELL_AT.match(raw, at)
