@@ -81,6 +81,17 @@ def test_scanner_reads_what_element_tree_reads(which: str, good: Xlsx, request: 
     assert {n: s.protected for n, s in scanned.sheets.items()} == protected
     assert {n: s.cells for n, s in scanned.sheets.items()} == cells
     assert sum(len(c) for c in cells.values()) > 2000
+    # the raw form too (type, formula, value, inline string, style index), element by element
+    from xml.etree import ElementTree
+
+    from jixiao.checker.workbook_xml import _element_tuple, _positional
+
+    for part in sheet_parts(x):
+        raw = x.members[part]
+        tree = {c: _element_tuple(e) for c, e in _positional(ElementTree.fromstring(raw))}
+        assert sheet_scan.scan_all(raw) == tree, part
+        wanted = frozenset(list(tree)[::7])
+        assert sheet_scan.scan_wanted(raw, wanted) == {c: tree[c] for c in wanted}, part
 
 
 def _strip_r(xml: str, rows_too: bool) -> tuple[str, int]:

@@ -28,7 +28,7 @@ _ATTRS = rb"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*"
 # a cell whose r is its first attribute (the only form the targeted scan reads)
 _CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c\s*>)", re.S)
 # the shapes Excel, WPS and openpyxl write, decoded by one match (anything else: _decode)
-_SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]+")?(?: t="([a-zA-Z]+)")?(?: s="[0-9]+")?'
+_SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: s="([0-9]+)")?'
                      rb"(?:/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t>([^<]*)</t></is>)?</c>)")
 # any cell or row start tag (the full, positional scan)
 _TOKEN = re.compile(rb"<(row|c)(?=[\s/>])" + _ATTRS + rb"(?:(/>)|>)", re.S)
@@ -44,9 +44,9 @@ _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _COORD = re.compile(r"([A-Z]{1,3})([0-9]+)")
 
-# (type attribute, <f> element or None, <v> text or None, inline string or None); the f element
-# as (its text or None, its t attribute)
-RawTuple = tuple[str, "tuple[str | None, str | None] | None", "str | None", "str | None"]
+# (type attribute, <f> element or None, <v> text or None, inline string or None, style index s
+# or None); the f element as (its text or None, its t attribute)
+RawTuple = tuple[str, "tuple[str | None, str | None] | None", "str | None", "str | None", "str | None"]
 
 
 class Malformed(Exception):
@@ -133,6 +133,7 @@ def _attr_text(value: bytes | None) -> str | None:
 def _decode(attrs: bytes, body: bytes | None) -> RawTuple:
     a = _attrs(attrs)
     t = _attr_text(a.get(b"t")) or "n"
+    style = _attr_text(a.get(b"s"))
     f = v = inline = None
     if body:
         m = _F.search(body)
@@ -145,7 +146,7 @@ def _decode(attrs: bytes, body: bytes | None) -> RawTuple:
             m = _IS.search(body)
             if m:
                 inline = "".join(_text(x.group(2)) or "" for x in _T.finditer(m.group(2) or b""))
-    return t, f, v, inline
+    return t, f, v, inline, style
 
 
 def scan_wanted(raw: bytes, wanted: frozenset[str]) -> dict[str, RawTuple | None]:
@@ -163,15 +164,18 @@ def scan_wanted(raw: bytes, wanted: frozenset[str]) -> dict[str, RawTuple | None
         pos = at
         m = _SIMPLE.match(raw, at)
         if m is not None:
-            t, f, v, inline = m.group(2, 3, 4, 5)
-            if t == b"inlineStr":
-                if inline is not None:  # <is><t>text</t></is>: the inline string is that text
-                    out[coord] = ("inlineStr", None if f is None else (_text(f), None), _text(v),
-                                  _text(inline) or "")
+            s1, t, s2, f, v, inline = m.group(2, 3, 4, 5, 6, 7)
+            if s1 is None or s2 is None:  # (s given twice is not well-formed XML anyway)
+                style = (s1 or s2).decode() if (s1 or s2) else None
+                if t == b"inlineStr":
+                    if inline is not None:  # <is><t>text</t></is>: the inline string is that text
+                        out[coord] = ("inlineStr", None if f is None else (_text(f), None), _text(v),
+                                      _text(inline) or "", style)
+                        continue
+                elif inline is None:
+                    out[coord] = (t.decode() if t else "n", None if f is None else (_text(f), None), _text(v), None,
+                                  style)
                     continue
-            elif inline is None:
-                out[coord] = (t.decode() if t else "n", None if f is None else (_text(f), None), _text(v), None)
-                continue
         m = _CELL_AT.match(raw, at)
         out[coord] = None if m is None else _decode(m.group(2), m.group(3))
     return out

@@ -311,11 +311,11 @@ def _element_tuple(c: Any) -> sheet_scan.RawTuple:
     if t == "inlineStr":
         is_ = c.find(f"{NS}is")
         inline = "".join(x.text or "" for x in is_.iter(f"{NS}t")) if is_ is not None else None
-    return t, (None if f is None else (f.text, f.get("t"))), (v.text if v is not None else None), inline
+    return t, (None if f is None else (f.text, f.get("t"))), (v.text if v is not None else None), inline, c.get("s")
 
 
 def _raw_cell(raw: sheet_scan.RawTuple, shared: SharedStrings, sheet: str, coord: str) -> RawCell | None:
-    t, f, text, inline = raw
+    t, f, text, inline, _style = raw  # the style index: for telling dates from numbers
     formula = None
     if f is not None:
         formula = f[0] if f[0] else (SHARED if f[1] == "shared" else "")
