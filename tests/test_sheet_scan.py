@@ -180,19 +180,20 @@ def test_references_and_line_ends_decode_as_xml_says(good: Xlsx, tmp_path: Path)
     assert book.cell(sheet, coord).value == "甲&乙中中<>\"'\n单位"
 
 
-def test_shared_string_index_out_of_range_names_the_part_and_cell(resaved: Xlsx, tmp_path: Path) -> None:
+@pytest.mark.parametrize("index", ["99999", "²", "-1"])  # "²".isdigit(), but int("²") fails
+def test_shared_string_index_out_of_range_names_the_part_and_cell(resaved: Xlsx, tmp_path: Path, index: str) -> None:
     x = resaved.copy()
     book = read_workbook(open_xlsx_bytes(x.to_bytes(), "a.xlsx"))
     sheet, coord = book.defined_names["unit_name"]
     part = book.sheets[sheet].part
-    x.sub(part, rf'(<c r="{coord}"[^>]*t="s"[^>]*>)<v>\d+</v>', r"\g<1><v>99999</v>")
+    x.sub(part, rf'(<c r="{coord}"[^>]*t="s"[^>]*>)<v>\d+</v>', rf"\g<1><v>{index}</v>")
     path = tmp_path / "坏.xlsx"
     path.write_bytes(x.to_bytes())
     result = check_file(path)
     assert result.status == "unreadable"
     (msg,) = [m for m in result.messages if m.level == "错误"]
     assert msg.code == "corrupt_part"
-    assert "xl/sharedStrings.xml" in msg.text and coord in msg.text and sheet in msg.text and "99999" in msg.text
+    assert "xl/sharedStrings.xml" in msg.text and coord in msg.text and sheet in msg.text and index in msg.text
     assert part in msg.text
 
 

@@ -86,7 +86,7 @@ class SharedStrings:
 
     def get(self, index: str, sheet: str, coord: str, part: str) -> str:
         items = self._load()
-        i = int(index) if index.strip().isdigit() else -1
+        i = int(index) if index.strip().isascii() and index.strip().isdigit() else -1  # not "²"
         if not 0 <= i < len(items):
             raise UnreadableWorkbook(
                 self._xlsx.path, "corrupt_part",
@@ -206,7 +206,7 @@ def _positioned(root: Any) -> dict[str, Any]:
     row = 0
     for r in root.iter(f"{NS}row"):
         ref = r.get("r")
-        row = int(ref) if ref is not None and ref.strip().isdigit() else row + 1
+        row = int(ref) if ref is not None and ref.strip().isascii() and ref.strip().isdigit() else row + 1
         col = 0
         for c in r.iter(f"{NS}c"):
             ref = c.get("r")
