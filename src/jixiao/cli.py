@@ -41,7 +41,8 @@ def template(output: Path, framework_source: str | None, year: int | None, unit:
     from jixiao.workbook.generator import build_workbook
 
     fw = _framework(framework_source)
-    data = {k: v for k, v in (("year", year), ("unit_name", unit)) if v is not None}
+    identity = fw.form.identity
+    data = {k: v for k, v in ((identity.year, year), (identity.unit, unit)) if v is not None}
     build_workbook(fw, data).save(output)
     click.echo(f"已生成 {output}（框架 {fw.id} 版本 {fw.version}，{len(fw.indicators)} 个三级指标）")
 
@@ -121,7 +122,7 @@ def score(data_file: Path, framework_source: str | None, as_json: bool) -> None:
         return
     from jixiao.report import print_scorecard
 
-    print_scorecard(card, title=str(data.get("unit_name", data_file)))
+    print_scorecard(card, title=str(data.get(fw.form.identity.unit, data_file)))
 
 
 @main.command()

@@ -34,7 +34,7 @@ def run_demo(out_dir: Path, pdf: bool = False) -> int:
         built.save(path)
         card = score(fw, data)
         console.print(f"\n[bold]2. 填报[/bold] {path}")
-        print_scorecard(card, title=data["unit_name"], console=console)
+        print_scorecard(card, title=data[fw.form.identity.unit], console=console)
         reported = REPORTED_TOTALS[name]
         ok = card.total == reported
         failures += not ok

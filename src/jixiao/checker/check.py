@@ -119,8 +119,8 @@ class _Check:
             return
         self.positions = positions
         inputs = self._read_inputs()
-        identity = {f.id for f in fw.form.sheets[0].tables[0].fields} if fw.form.sheets else set()
-        self.blank = not (set(inputs) - identity)
+        identity = fw.form.identity
+        self.blank = not (set(inputs) - set(identity.fields))
         if self.blank:
             # one message, not one per required field
             self.result.messages = [m for m in self.result.messages
@@ -129,8 +129,9 @@ class _Check:
         values = evaluate(fw, inputs)
         self.values = values
         self.result.inputs = inputs
-        self.result.unit_name = inputs.get("unit_name")
-        self.result.year = inputs.get("year")
+        self.result.unit_name = inputs.get(identity.unit)
+        self.result.year = inputs.get(identity.year)
+        self.result.unit_code = inputs.get(identity.code) if identity.code else None
         if not self.blank:
             self._cross_checks()
         self._plausibility(inputs)
@@ -296,17 +297,22 @@ class _Check:
                                 field=check.id, label=check.message)
 
     def _plausibility(self, inputs: dict[str, Any]) -> None:
-        """Beyond the framework's checks: amounts that look like 元 in a 万元 field."""
-        budget = max((inputs.get(k) or 0) for k in ("use_total_adjusted", "use_total_initial", "src_total_adjusted"))
+        """Beyond the framework's checks: amounts that look like 元 in a 万元 field (the form
+        declares which amounts are the budget total, and the bounds)."""
+        rule = self.fw.form.plausibility
+        if rule is None:
+            return
+        budget = max((inputs.get(k) or 0) for k in rule.budget)
         if not budget:
             return
         for fid, field in self.fw.fields.items():
             value = inputs.get(fid)
-            if field.type == "amount" and isinstance(value, float) and value > 10 * budget and value >= 1000:
+            if (field.type == "amount" and isinstance(value, float) and value > rule.times * budget
+                    and value >= rule.at_least):
                 sheet, coord = self.positions[fid]
                 self.result.add(
                     WARNING, "looks_like_yuan",
-                    f"{sheet}!{coord}“{field.label}”为 {value:g} 万元，超过部门预算总额 {budget:g} 万元的10倍："
+                    f"{sheet}!{coord}“{field.label}”为 {value:g} 万元，超过部门预算总额 {budget:g} 万元的{rule.times:g}倍："
                     f"是否误以“元”填报？（应为 {value / 10000:g} 万元）",
                     sheet=sheet, cell=coord, field=fid, label=field.label)
 

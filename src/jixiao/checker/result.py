@@ -56,6 +56,7 @@ class CheckResult:
     framework_version: str | None = None
     unit_name: str | None = None
     year: int | None = None
+    unit_code: str | None = None  # the form's identity.code, e.g. 统一社会信用代码
     workbook_total: float | None = None
     recomputed_total: float | None = None
     grade: str | None = None

@@ -15,6 +15,7 @@ from jixiao.checks import build_check, required_checks, usable_number_checks
 from jixiao.framework.model import (
     FIELD_TYPES, Column, ComputedField, Field, Form, Framework, Grade, Indicator, Level1, Level2, Row, Sheet, Table,
 )
+from jixiao.framework.form_roles import load_identity, load_plausibility
 from jixiao.framework.spec import FrameworkError, Spec
 from jixiao.measures import Names, build_measure
 from jixiao.rules import RuleContext, build_rule
@@ -264,7 +265,8 @@ def _load_form(spec: Spec) -> tuple[Form, dict[str, Field]]:
                     raise FrameworkError(f"{spec.where} {table.title}", f"计算项“{cf.label}”引用了不存在的字段 {'、'.join(missing)}")
                 if cf.id in fields:
                     raise FrameworkError(f"{spec.where} {table.title}", f"计算项 id “{cf.id}” 与字段重复")
-    form = Form(spec.req("id"), spec.req("title"), sheets)
+    form = Form(spec.req("id"), spec.req("title"), sheets,
+                identity=load_identity(spec, fields), plausibility=load_plausibility(spec, fields))
     return form, fields
 
 

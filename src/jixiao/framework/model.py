@@ -103,11 +103,38 @@ class Sheet:
     tables: list[Table]
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Which fields say whose submission a workbook is (declared in the form's `identity`):
+    the importer keys a submission by unit and year; a workbook with nothing filled in but
+    these and the `details` (who filled it in) is a blank template."""
+    unit: str
+    year: str
+    code: str | None = None
+    details: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.unit, self.year, *((self.code,) if self.code else ()), *self.details)
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """元 typed where 万元 is asked (the form's `plausibility`): an amount more than `times`
+    the budget total -- the largest of the `budget` fields -- and at least `at_least` is
+    warned about."""
+    budget: tuple[str, ...]
+    times: float
+    at_least: float
+
+
 @dataclass
 class Form:
     id: str
     title: str
     sheets: list[Sheet]
+    identity: Identity
+    plausibility: Plausibility | None = None
 
 
 @dataclass

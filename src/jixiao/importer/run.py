@@ -104,7 +104,7 @@ def _rows(r: CheckResult) -> Rows:
     unit = (r.unit_name or "").strip() or None
     return Rows(
         status=r.status,
-        submission=dict(status=r.status, unit_name=unit, unit_code=(r.inputs.get("unit_code") or None), year=r.year,
+        submission=dict(status=r.status, unit_name=unit, unit_code=(r.unit_code or None), year=r.year,
                         framework_id=r.framework_id, framework_version=r.framework_version,
                         workbook_total=r.workbook_total, recomputed_total=r.recomputed_total, grade=r.grade,
                         errors=len(r.errors), warnings=len(r.warnings)),
@@ -278,9 +278,11 @@ def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None
             rows = _check_rows(cand.original_name, cand.data)
         path = archive.store(root, cand.sha256, cand.original_name, cand.data)
         sub = rows.submission
-        key = currency.version_key(rows.status, sub["unit_name"], sub["year"], received, cand.sha256)
+        # the submissions table's columns (not form field ids)
+        unit, year = sub[S.c.unit_name.key], sub[S.c.year.key]
+        key = currency.version_key(rows.status, unit, year, received, cand.sha256)
         if key is not None:
-            currency.lock(conn, sub["unit_name"], sub["year"])
+            currency.lock(conn, unit, year)
         # inserted first: on SQLite the write lock comes with the first write, and the neighbours
         # must be read under it (another import's version committed meanwhile is then seen)
         sub_id = conn.scalar(_INSERT_SUBMISSION, dict(
@@ -288,7 +290,7 @@ def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None
             is_current=False, superseded_by=None, version_key=key, **sub))
         children.add(sub_id, rows)
         if key is not None:
-            currency.link(conn, sub_id, sub["unit_name"], sub["year"], key)
+            currency.link(conn, sub_id, unit, year, key)
         outcome = ("imported", rows.status)
     else:
         sub_id = found.id

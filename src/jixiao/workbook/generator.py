@@ -497,7 +497,7 @@ def _meta_sheet(s: _State, wb: Workbook, cached: Mapping[str, Any]) -> None:
 
 def _print_setup(s: _State, wb: Workbook, cached: Mapping[str, Mapping[str, Any]], data: Mapping[str, Any]) -> None:
     """Last, when every cell's text is known: heights, zoom, page breaks, header and footer."""
-    unit, year = data.get("unit_name"), data.get("year")
+    unit, year = data.get(s.fw.form.identity.unit), data.get(s.fw.form.identity.year)
     left = "".join(str(p) for p in (unit or "", f"  {year:g}年度" if isinstance(year, (int, float)) else ""))
     left = left.strip() or s.fw.title
     for title, landscape in s.landscape.items():
