@@ -47,7 +47,7 @@ class Submission(Base):
     # newer one, in the order of version_key (importer/currency.py)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
-    version_key: Mapped[str | None] = mapped_column(String(120))  # None: takes no part in currency
+    version_key: Mapped[str | None] = mapped_column(String(120))  # None: takes no part in currency (migration 0003)
 
     __table_args__ = (Index("ix_submissions_unit_year", "unit_name", "year"),
                       Index("ix_submissions_unit_year_version", "unit_name", "year", "version_key"))
