@@ -335,7 +335,14 @@ def assert_consistent(db: Db, paths: list[Path]) -> dict[str, Any]:
             assert superseded is None
             current.setdefault((unit, year), []).append(digest)
         elif status != "unreadable" and unit is not None and year is not None:
-            assert superseded is not None and subs[superseded][12], (unit, year)
+            # each earlier version points at the next newer one of its unit and year; the chain ends
+            # at the current one
+            assert superseded is not None and (subs[superseded][1], subs[superseded][3]) == (unit, year)
+            seen, at = {digest}, superseded
+            while not subs[at][12]:
+                assert at not in seen, (unit, year)
+                seen.add(at)
+                at = subs[at][13]
     assert all(len(v) == 1 for v in current.values()), {k: v for k, v in current.items() if len(v) > 1}
     readable_unit_years = {(r[1], r[3]) for r in subs.values() if r[0] != "unreadable" and r[1] and r[3]}
     assert set(current) == readable_unit_years
@@ -400,11 +407,12 @@ def test_every_file_given_is_accounted_for(make_db, batch: Batch) -> None:
     for key in ("txt", "empty", "truncated"):
         assert row(key)[1:4] == (None, None, None) and row(key)[6:9] == (None, None, None) and not row(key)[12]
 
-    # superseding: A 2021 came three times; the latest Date wins, the others point at it
+    # superseding: A 2021 came three times; the latest Date wins, each earlier one points at the
+    # next newer one (undated counts as older than dated)
     a0, a1, a2, a2020 = sha(wb["a0"]), sha(wb["a1"]), sha(wb["a2"]), sha(wb["a2020"])
     assert row("a2")[12] is True and row("a2")[13] is None and row("a2")[14] == _utc_naive(LATE)
     assert row("a1")[12:] == (False, a2, _utc_naive(EARLY))
-    assert row("a0")[12:] == (False, a2, None)
+    assert row("a0")[12:] == (False, a1, None)
     assert row("a2020")[12:14] == (True, None)
     assert {d for d, r in subs.items() if r[1] == A_UNIT} == {a0, a1, a2, a2020}  # history kept
 

@@ -1,6 +1,7 @@
 """Reading an .xlsx the fast way: cell values, cached results and formulas straight from the
-sheet XML (parsed by defusedxml via `safety.SafeXlsx`), with shared strings, defined names,
-sheet protection and the calculation mode.  No openpyxl: a check must take milliseconds."""
+sheet XML (scanned by `sheet_scan` after a well-formedness pass; other forms of XML parsed by
+`safety.SafeXlsx`), with shared strings, defined names, sheet protection and the calculation
+mode.  No openpyxl: a check must take milliseconds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from jixiao.checker import sheet_scan
 from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook
 from jixiao.names import clip
 
@@ -56,58 +58,176 @@ class WorkbookView(Protocol):
     def has_cached_values(self, cells: list[tuple[str, str]]) -> bool: ...
 
 
+class SharedStrings:
+    """xl/sharedStrings.xml, read the first time a cell refers to it; each string decoded when
+    asked for.  An index that is not there names the part and the cell, as damage."""
+
+    PART = "xl/sharedStrings.xml"
+
+    def __init__(self, xlsx: SafeXlsx):
+        self._xlsx = xlsx
+        self._items: list[Any] | None = None
+        self._plain = False
+
+    def _load(self) -> list[Any]:
+        if self._items is None:
+            if self.PART not in self._xlsx.names:
+                self._items = []
+            else:
+                raw = self._xlsx.read_xml(self.PART)
+                _well_formed(self._xlsx, self.PART, raw)
+                self._plain = sheet_scan.plain(raw, b"sst")
+                if self._plain:
+                    self._items = sheet_scan.shared_strings(raw)
+                else:
+                    root = self._xlsx.parse_xml(self.PART, raw)
+                    self._items = ["".join(t.text or "" for t in si.iter(f"{NS}t")) for si in root.iter(f"{NS}si")]
+        return self._items
+
+    def get(self, index: str, sheet: str, coord: str, part: str) -> str:
+        items = self._load()
+        i = int(index) if index.strip().isascii() and index.strip().isdigit() else -1  # not "²"
+        if not 0 <= i < len(items):
+            raise UnreadableWorkbook(
+                self._xlsx.path, "corrupt_part",
+                f"工作簿内部的 {clip(part, 80)} 已损坏：工作表“{clip(sheet, 80)}”的单元格 {clip(coord, 20)} 引用的共享字符串 "
+                f"{clip(index.strip(), 20)} 不存在（{self.PART} 中共 {len(items)} 个）；"
+                "请在 Excel 或 WPS 中打开后重新另存为 .xlsx")
+        item = items[i]
+        return sheet_scan.shared_text(item) if self._plain else item
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
 class RawSheet:
-    """A worksheet whose XML is parsed the first time its cells are asked for: a check reads
-    only the sheets it needs (not the 填表说明, not the whole metadata map)."""
+    """A worksheet read the first time its cells are asked for, and only as far as asked: the
+    cells behind defined names (`wanted`) by a targeted scan of the XML (`sheet_scan`); any
+    other cell, `cells` or a sheet in another form of XML by reading all of it once.  A check
+    reads only the sheets it needs (not the 填表说明, not the whole metadata map)."""
 
-    def __init__(self, xlsx: SafeXlsx, name: str, part: str, state: str, shared: list[str],
-                 date_styles: frozenset[str] = frozenset()):
+    def __init__(self, xlsx: SafeXlsx, name: str, part: str, state: str, shared: SharedStrings,
+                 wanted: frozenset[str] = frozenset(), date_styles: frozenset[str] = frozenset()):
         self.name, self.part, self.state = name, part, state
-        self._xlsx, self._shared, self._dates = xlsx, shared, date_styles
-        self._elements: dict[str, Any] | None = None  # coordinate → <c> element, decoded on demand
-        self._protected = False
+        self._xlsx, self._shared, self.wanted, self._dates = xlsx, shared, wanted, date_styles
+        self._raw: bytes | None = None  # the part's bytes, checked well-formed
+        self._plain = False
+        self._some: dict[str, RawCell | None] | None = None  # the wanted cells
+        self._all: dict[str, RawCell] | None = None
+        self._protected: bool | None = None
 
-    def _load(self) -> dict[str, Any]:
-        if self._elements is None:
-            self._elements = {}
-            if self.part in self._xlsx.names:
-                root = self._xlsx.parse_xml(self.part)
-                self._protected = any(p.get("sheet") in ("1", "true") for p in root.iter(f"{NS}sheetProtection"))
-                self._elements = _positioned(root)
-        return self._elements
+    def _bytes(self) -> bytes:
+        if self._raw is None:
+            raw = self._xlsx.read_xml(self.part) if self.part in self._xlsx.names else b""
+            if raw:
+                _well_formed(self._xlsx, self.part, raw)
+            self._plain = bool(raw) and sheet_scan.plain(raw)
+            self._raw = raw
+        return self._raw
 
     def cell(self, coord: str) -> RawCell | None:
-        element = self._load().get(coord)
-        return None if element is None else self._decode(element)
+        if self._all is None and coord in self.wanted:
+            if self._some is None:
+                raw = self._bytes()
+                if self._plain:
+                    found = sheet_scan.scan_wanted(raw, self.wanted)
+                    # a wanted cell not found by its r may be an r-less (positional) one
+                    if None not in found.values() or sheet_scan.all_cells_have_r(raw):
+                        self._some = {c: None if t is None else self._decode(t, c) for c, t in found.items()}
+            if self._some is not None:
+                return self._some[coord]
+        return self._load_all().get(coord)
 
     @property
     def cells(self) -> dict[str, RawCell]:
-        return {r: cell for r, c in self._load().items() if (cell := self._decode(c)) is not None}
-
-    def _decode(self, element: Any) -> RawCell | None:
-        try:
-            return _cell(element, self._shared, self._dates)
-        except _BadSharedString as exc:
-            raise UnreadableWorkbook(
-                self._xlsx.path, "corrupt_part",
-                f"工作簿内部的 {self.part} 已损坏：单元格 {clip(str(element.get('r')), 20)} 引用的共享字符串 "
-                f"{clip(exc.index, 20)} 不存在（共 {len(self._shared)} 个）；请在 Excel 或 WPS 中打开后重新另存为 .xlsx") from None
+        return self._load_all()
 
     @property
     def protected(self) -> bool:
-        self._load()
+        if self._protected is None:
+            raw = self._bytes()
+            if not raw:
+                self._protected = False
+            elif self._plain:
+                self._protected = sheet_scan.protected(raw)
+            else:
+                root = self._xlsx.parse_xml(self.part, raw)
+                self._protected = any(p.get("sheet") in ("1", "true") for p in root.iter(f"{NS}sheetProtection"))
         return self._protected
 
     def head(self, rows: int) -> dict[str, RawCell]:
-        """The cells of the first `rows` rows, parsing only that much of the XML."""
-        if self._elements is not None or self.part not in self._xlsx.names:
+        """The cells of the first `rows` rows, reading only that much of the XML."""
+        if self._all is not None or self.part not in self._xlsx.names:
             return self.cells
-        raw = self._xlsx.read_xml(self.part)
+        raw = self._raw if self._raw is not None else self._xlsx.read_xml(self.part)
         cut = raw.find(f'<row r="{rows + 1}"'.encode())
         if cut < 0:
             return self.cells
-        root = self._xlsx.parse_xml(self.part, raw[:cut] + b"</sheetData></worksheet>")
-        return {r: cell for r, c in _positioned(root).items() if (cell := self._decode(c)) is not None}
+        prefix = raw[:cut] + b"</sheetData></worksheet>"
+        _well_formed(self._xlsx, self.part, prefix)
+        return self._read_all(prefix, sheet_scan.plain(prefix))
+
+    def _load_all(self) -> dict[str, RawCell]:
+        if self._all is None:
+            raw = self._bytes()
+            self._all = self._read_all(raw, self._plain) if raw else {}
+        return self._all
+
+    def _read_all(self, raw: bytes, plain: bool) -> dict[str, RawCell]:
+        if plain:
+            found = ((c, self._decode(t, c)) for c, t in sheet_scan.scan_all(raw).items())
+        else:
+            found = ((c, self._decode(_element_tuple(e), c)) for c, e in _positioned(self._xlsx.parse_xml(self.part, raw)).items())
+        return {c: cell for c, cell in found if cell is not None}
+
+    def _decode(self, raw: sheet_scan.RawTuple, coord: str) -> RawCell | None:
+        return _raw_cell(raw, self._shared, self.name, coord, self.part, self._dates)
+
+
+def _well_formed(xlsx: SafeXlsx, part: str, raw: bytes) -> None:
+    """The same refusals as `SafeXlsx.parse_xml`, without building the tree."""
+    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
+        xlsx.parse_xml(part, raw)  # defusedxml: refuses it as an XML bomb
+        return
+    try:
+        sheet_scan.check_well_formed(raw)
+    except sheet_scan.Malformed as exc:
+        where = f"（第 {exc.line} 行第 {exc.column} 列）" if exc.line else ""
+        raise UnreadableWorkbook(
+            xlsx.path, "corrupt_xml",
+            f"工作簿内部的 {part} 不是有效的 XML{where}，文件已损坏；请在 Excel 或 WPS 中打开后重新另存为 .xlsx") from None
+
+
+def _positioned(root: Any) -> dict[str, Any]:
+    """coordinate → <c> element of a parsed sheet.  `r` is optional on <row> and <c> (ECMA-376
+    18.3.1.73/.4): without it a row follows the previous row and a cell the previous cell, as
+    Excel reads it (no openpyxl here: importing it would cost more than a whole check)."""
+    out: dict[str, Any] = {}
+    row = 0
+    for r in root.iter(f"{NS}row"):
+        ref = r.get("r")
+        row = int(ref) if ref is not None and ref.strip().isascii() and ref.strip().isdigit() else row + 1
+        col = 0
+        for c in r.iter(f"{NS}c"):
+            ref = c.get("r")
+            m = _COORD.fullmatch(ref.strip()) if ref is not None else None
+            if m is not None:
+                col = _col_number(m.group(1))
+                out[f"{m.group(1)}{m.group(2)}"] = c
+            elif ref is None:
+                col += 1
+                out[f"{sheet_scan.col_letter(col)}{row}"] = c
+    return out
+
+
+_COORD = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]+)")
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
 
 
 @dataclass
@@ -139,89 +259,63 @@ def parse_ref(text: str) -> tuple[str, str] | None:
     return sheet, f"{m.group(3)}{m.group(4)}"
 
 
+# workbook.xml and its rels by content: every workbook of one template version has the same
+# (sheets, defined names), so a batch parses them once, not ~340 names per file
+_BOOKS: dict[tuple[bytes, bytes], tuple[list[tuple[str, str, str]], dict[str, tuple[str, str]], str]] = {}
+_BOOKS_KEPT = 16
+
+
 def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
-    book = xlsx.parse_xml("xl/workbook.xml")
-    rels = {r.get("Id"): r.get("Target") for r in xlsx.parse_xml("xl/_rels/workbook.xml.rels").iter(f"{PKG_REL_NS}Relationship")}
-    shared = _shared_strings(xlsx)
+    key = (xlsx.read_xml("xl/workbook.xml"), xlsx.read_xml("xl/_rels/workbook.xml.rels"))
+    known = _BOOKS.get(key)
+    if known is None:
+        known = _read_book(xlsx, *key)
+        if len(_BOOKS) >= _BOOKS_KEPT:
+            _BOOKS.pop(next(iter(_BOOKS)))
+        _BOOKS[key] = known
+    sheet_list, names, calc_mode = known
+    wanted: dict[str, set[str]] = {}
+    for sheet_name, coord in names.values():
+        wanted.setdefault(sheet_name, set()).add(coord)
+    shared = SharedStrings(xlsx)
     dates = _date_styles(xlsx)
-    sheets: dict[str, RawSheet] = {}
-    for s in book.iter(f"{NS}sheet"):
-        target = rels.get(s.get(f"{REL_NS}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        sheets[s.get("name")] = RawSheet(xlsx, s.get("name"), part, s.get("state") or "visible", shared, dates)
+    sheets = {name: RawSheet(xlsx, name, part, state, shared, frozenset(wanted.get(name, ())), dates)
+              for name, part, state in sheet_list}
     for sheet in sheets.values():
         if sheet.part not in xlsx.names:
             raise UnreadableWorkbook(xlsx.path, "missing_part",
                                      f"工作表“{sheet.name}”的内容（{sheet.part}）缺失，文件不完整或已损坏；"
                                      "请在 Excel 或 WPS 中打开后重新另存为 .xlsx")
+    return RawWorkbook(sheets, dict(names), calc_mode)
+
+
+def _read_book(xlsx: SafeXlsx, book_raw: bytes, rels_raw: bytes):
+    book = xlsx.parse_xml("xl/workbook.xml", book_raw)
+    rels = {r.get("Id"): r.get("Target")
+            for r in xlsx.parse_xml("xl/_rels/workbook.xml.rels", rels_raw).iter(f"{PKG_REL_NS}Relationship")}
     names: dict[str, tuple[str, str]] = {}
     for dn in book.iter(f"{NS}definedName"):
         if dn.get("localSheetId") is None and dn.text:
             ref = parse_ref(dn.text)
             if ref:
                 names[dn.get("name")] = ref
+    sheet_list = []
+    for s in book.iter(f"{NS}sheet"):
+        target = rels.get(s.get(f"{REL_NS}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        sheet_list.append((s.get("name"), part, s.get("state") or "visible"))
     calc = book.find(f"{NS}calcPr")
     calc_mode = (calc.get("calcMode") if calc is not None else None) or "auto"
-    return RawWorkbook(sheets, names, calc_mode)
-
-
-_COLUMN = re.compile(r"^([A-Z]{1,3})[0-9]+$")
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _column_letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        out = chr(65 + rest) + out
-    return out
-
-
-def _positioned(root: Any) -> dict[str, Any]:
-    """coordinate → <c> element.  `r` is optional on <row> and <c> (ECMA-376 18.3.1.73/.4):
-    without it a row follows the previous row and a cell the previous cell, as Excel reads it
-    (no openpyxl here: importing it would cost more than a whole check)."""
-    out: dict[str, Any] = {}
-    row_number = 0
-    for row in root.iter(f"{NS}row"):
-        r = row.get("r")
-        row_number = int(r) if r and r.isdigit() else row_number + 1
-        column = 0
-        for c in row.iter(f"{NS}c"):
-            coord = c.get("r")
-            m = _COLUMN.match(coord) if coord else None
-            if m:
-                column = _column_number(m.group(1))
-            else:
-                column += 1
-                coord = f"{_column_letters(column)}{row_number}"
-            out[coord] = c
-    return out
-
-
-def _shared_strings(xlsx: SafeXlsx) -> list[str]:
-    if "xl/sharedStrings.xml" not in xlsx.names:
-        return []
-    return ["".join(t.text or "" for t in si.iter(f"{NS}t")) for si in xlsx.parse_xml("xl/sharedStrings.xml").iter(f"{NS}si")]
-
-
-class _BadSharedString(Exception):
-    def __init__(self, index: str):
-        super().__init__(index)
-        self.index = index
-
+    return sheet_list, names, calc_mode
 
 
 # Built-in number formats that show a date or time: 14-22 and 45-47 everywhere, 27-36 and
 # 50-58 in the Chinese, Japanese and Korean editions of Excel and WPS (年月日 formats).
 _BUILTIN_DATES = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
 _NOT_DATE_PARTS = re.compile(r'"[^"]*"|\\.|\[(?!h\]|hh\]|m\]|mm\]|s\]|ss\])[^\]]*\]', re.IGNORECASE)
+# styles.xml by content: the files of one template version share it, so a batch parses it once
+_STYLES: dict[bytes, frozenset[str]] = {}
+_STYLES_KEPT = 16
 
 
 def is_date_format(code: str) -> bool:
@@ -234,7 +328,18 @@ def _date_styles(xlsx: SafeXlsx) -> frozenset[str]:
     """The cell style indices (the `s` of a <c>) whose number format is a date or time."""
     if "xl/styles.xml" not in xlsx.names:
         return frozenset()
-    root = xlsx.parse_xml("xl/styles.xml")
+    raw = xlsx.read_xml("xl/styles.xml")
+    known = _STYLES.get(raw)
+    if known is None:
+        known = _parse_date_styles(xlsx, raw)
+        if len(_STYLES) >= _STYLES_KEPT:
+            _STYLES.pop(next(iter(_STYLES)))
+        _STYLES[raw] = known
+    return known
+
+
+def _parse_date_styles(xlsx: SafeXlsx, raw: bytes) -> frozenset[str]:
+    root = xlsx.parse_xml("xl/styles.xml", raw)
     custom = {}
     for fmt in root.iter(f"{NS}numFmt"):
         try:
@@ -253,28 +358,31 @@ def _date_styles(xlsx: SafeXlsx) -> frozenset[str]:
     return frozenset(out)
 
 
-def _cell(c: Any, shared: list[str], date_styles: frozenset[str] = frozenset()) -> RawCell | None:
+def _element_tuple(c: Any) -> sheet_scan.RawTuple:
+    """A parsed <c> element in the scanner's form."""
     t = c.get("t") or "n"
     f = c.find(f"{NS}f")
-    formula = None
-    if f is not None:
-        formula = f.text if f.text else (SHARED if f.get("t") == "shared" else "")
     v = c.find(f"{NS}v")
-    text = v.text if v is not None else None
-    value: Any = None
+    inline = None
     if t == "inlineStr":
         is_ = c.find(f"{NS}is")
-        value = "".join(x.text or "" for x in is_.iter(f"{NS}t")) if is_ is not None else None
+        inline = "".join(x.text or "" for x in is_.iter(f"{NS}t")) if is_ is not None else None
+    return t, (None if f is None else (f.text, f.get("t"))), (v.text if v is not None else None), inline, c.get("s")
+
+
+def _raw_cell(raw: sheet_scan.RawTuple, shared: SharedStrings, sheet: str, coord: str, part: str,
+              date_styles: frozenset[str] = frozenset()) -> RawCell | None:
+    t, f, text, inline, style = raw  # the style index: for telling dates from numbers
+    formula = None
+    if f is not None:
+        formula = f[0] if f[0] else (SHARED if f[1] == "shared" else "")
+    value: Any = None
+    if t == "inlineStr":
+        value = inline
     elif text is None or (text == "" and t != "str"):
         value = None
     elif t == "s":
-        try:
-            index = int(text)
-            if index < 0:
-                raise IndexError(index)
-            value = shared[index]
-        except (ValueError, IndexError):
-            raise _BadSharedString(text) from None
+        value = shared.get(text, sheet, coord, part)
     elif t in ("str", "e"):
         value = text
     elif t == "b":
@@ -286,7 +394,7 @@ def _cell(c: Any, shared: list[str], date_styles: frozenset[str] = frozenset()) 
             value = text
     if value is None and formula is None:
         return None
-    return RawCell(value, formula, t, t == "n" and isinstance(value, float) and c.get("s") in date_styles)
+    return RawCell(value, formula, t, t == "n" and isinstance(value, float) and style in date_styles)
 
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')

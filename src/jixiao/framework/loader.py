@@ -9,10 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-
-import yaml
 
 from jixiao.checks import build_check, required_checks, usable_number_checks
 from jixiao.framework.model import (
@@ -27,31 +24,42 @@ BUILTIN = "shenzhen-district-2021"
 _EPS = 1e-9
 
 
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"  # importlib.resources costs ~10 ms at start
+
+
 def builtin_path(name: str) -> Path:
-    return Path(str(resources.files("jixiao.framework") / "builtin" / f"{name}.yaml"))
+    return BUILTIN_DIR / f"{name}.yaml"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """safe_load, but a key given twice in one mapping is an error, not the last one winning."""
+@lru_cache(maxsize=1)
+def _unique_key_loader() -> type:
+    """safe_load, but a key given twice in one mapping is an error, not the last one winning.
+    (PyYAML is imported only when a file is parsed: a cached framework needs none of it.)"""
+    import yaml
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"键 “{key}” 在同一映射中出现两次", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
+    class _UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):  # type: ignore[override]
+            seen: set = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"键 “{key}” 在同一映射中出现两次", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return _UniqueKeyLoader
 
 
 def _read_yaml(path: Path) -> tuple[dict, bytes]:
+    import yaml
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise FrameworkError(str(path), f"无法读取文件（{exc.strerror}）") from None
     try:
-        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(raw, Loader=_unique_key_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path} 第{mark.line + 1}行第{mark.column + 1}列" if mark else str(path)
@@ -75,10 +83,17 @@ def _looks_like_path(source: str | Path) -> bool:
 
 @lru_cache(maxsize=16)
 def _load_cached(path: str, mtime: int) -> Framework:
-    return _load(Path(path))
+    from jixiao.framework import cache
+
+    return cache.load(Path(path), _load_with_form)
 
 
 def _load(path: Path) -> Framework:
+    return _load_with_form(path)[0]
+
+
+def _load_with_form(path: Path) -> tuple[Framework, Path]:
+    """Parsed and validated, with the path of the form file it read."""
     data, raw = _read_yaml(path)
     top = Spec(data, path.name)
     form_name = top.req("form")
@@ -143,7 +158,7 @@ def _load(path: Path) -> Framework:
         grades=grades, level1=level1s, checks=checks, fields=fields,
     )
     top.done()
-    return framework
+    return framework, form_path
 
 
 def _points_add_up(spec: Spec, what: str, points: float, parts: list[float]) -> None:

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path, PurePath
 
 
+_MADE: set[Path] = set()
 INCOMING = ".incoming-"  # + the writer's pid: a temp file whose writer is gone is debris
 
 
@@ -45,8 +46,14 @@ def store(root: Path, sha256: str, original_name: str, data: bytes) -> str:
     name = archive_name(sha256, original_name)
     target = root / name
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{INCOMING}{os.getpid()}-")
+        if target.parent not in _MADE:  # 256 folders: made once per process, not per file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _MADE.add(target.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{INCOMING}{os.getpid()}-")
+        except FileNotFoundError:  # the folder was removed since
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{INCOMING}{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

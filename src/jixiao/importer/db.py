@@ -43,11 +43,14 @@ class Submission(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[int] = mapped_column(Integer, default=0)
     archive_path: Mapped[str] = mapped_column(Text)  # relative to the archive root
-    # the newest submission of a unit and year is current; earlier ones point at it
+    # the newest submission of a unit and year is current; each earlier one points at the next
+    # newer one, in the order of version_key (importer/currency.py)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    version_key: Mapped[str | None] = mapped_column(String(120))  # None: takes no part in currency (migration 0003)
 
-    __table_args__ = (Index("ix_submissions_unit_year", "unit_name", "year"),)
+    __table_args__ = (Index("ix_submissions_unit_year", "unit_name", "year"),
+                      Index("ix_submissions_unit_year_version", "unit_name", "year", "version_key"))
 
 
 class Receipt(Base):

@@ -5,36 +5,40 @@
   problem receipt for the file it held; workers exit with the main process.
 - Every receipt has an idempotency key (`schema.receipt_key`, unique): a source recorded by two
   imports at once, or again by a re-run, is one receipt.
-- Each file is written in its own transaction, after its original is archived; a file whose
-  receipt exists is skipped.  An import killed at any point and run again therefore ends in the
-  state of one uninterrupted run, and two imports into one database at once do not corrupt it.
-- The newest submission of a unit and year is current; currency is recomputed from the stored
-  rows in the same transaction, so it does not depend on the order files were processed in.
+- Workers check, score and build the rows; the main process only writes them, several files per
+  transaction (Core inserts, one executemany per table), each file's original archived before;
+  a file whose receipt exists is skipped.  An import killed at any point and run again therefore
+  ends in the state of one uninterrupted run, and two imports into one database at once do not
+  corrupt it.
+- The newest submission of a unit and year is current; each version is linked into its unit and
+  year's chain through an index (`currency`), in constant work, independently of the order.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from jixiao.checker.result import ACCEPTED, REJECTED, UNREADABLE, WARNED, CheckResult
-from jixiao.importer import archive
+from jixiao.importer import archive, currency
 from jixiao.importer.db import IndicatorScore, InputValue, Message, Receipt, Submission, archive_root, make_engine
 from jixiao.importer.pool import CheckPool, WorkerDied
 from jixiao.importer.schema import receipt_key, upgrade
 from jixiao.importer.sources import Candidate, SourceProblem, iter_sources
 
 STATUSES = (ACCEPTED, WARNED, REJECTED, UNREADABLE)
+S, R = Submission.__table__, Receipt.__table__
+_INSERT_SUBMISSION = insert(S).returning(S.c.id)  # built once
 
 
 @dataclass
@@ -74,10 +78,6 @@ def _check(name: str, data: bytes) -> CheckResult:
 CHECK_TIMEOUT = 600.0  # seconds for one file in a worker; a check takes milliseconds
 
 
-def _check_in_worker(name: str, data: bytes) -> CheckResult:
-    return _check(name, data)  # looked up when called: tests replace `_check` to poison a worker
-
-
 def _warm_up() -> None:
     from jixiao.checker import check  # noqa: F401 - import and compile once per worker
     from jixiao.engine import computed_cells
@@ -86,27 +86,163 @@ def _warm_up() -> None:
     computed_cells(load_framework())
 
 
+# --------------------------------------------------------------------------- rows
+
+@dataclass
+class Rows:
+    """A checked file as the rows the writer inserts, built in the worker: the main process
+    only adds ids.  `submission` lacks what depends on the copy (name, date, archive path)."""
+
+    status: str
+    submission: dict[str, Any]
+    inputs: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+
+
+def _rows(r: CheckResult) -> Rows:
+    unit = (r.unit_name or "").strip() or None
+    return Rows(
+        status=r.status,
+        submission=dict(status=r.status, unit_name=unit, unit_code=(r.unit_code or None), year=r.year,
+                        framework_id=r.framework_id, framework_version=r.framework_version,
+                        workbook_total=r.workbook_total, recomputed_total=r.recomputed_total, grade=r.grade,
+                        errors=len(r.errors), warnings=len(r.warnings)),
+        inputs=[{"field_id": k,
+                 "value_number": float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None,
+                 "value_text": v if isinstance(v, str) else None}
+                for k, v in r.inputs.items()],
+        scores=[{"indicator_id": i.id, "name": i.name, "points": i.points, "workbook_score": i.workbook_score,
+                 "recomputed_score": i.recomputed_score, "explanation": i.explanation} for i in r.indicators],
+        messages=[{"seq": n, "level": m.level, "code": m.code, "text": m.text, "sheet": m.sheet, "cell": m.cell,
+                   "field": m.field} for n, m in enumerate(r.messages)],
+    )
+
+
+def _check_rows(name: str, data: bytes) -> Rows:
+    """The worker's whole job: check, score and turn the result into rows.  (`_check` is looked
+    up when called: tests replace it to poison a worker.)"""
+    return _rows(_check(name, data))
+
+
+class _Children:
+    """Inputs, scores and messages of several files, inserted together (one executemany per
+    table) at the end of the transaction."""
+
+    TABLES = ((InputValue.__table__, "inputs"), (IndicatorScore.__table__, "scores"), (Message.__table__, "messages"),
+              (Receipt.__table__, "receipts"))
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[dict[str, Any]]] = {"inputs": [], "scores": [], "messages": [], "receipts": []}
+
+    def add(self, sub_id: int, rows: Rows) -> None:
+        for _table, attr in self.TABLES[:3]:
+            self.rows[attr].extend({"submission_id": sub_id, **row} for row in getattr(rows, attr))
+
+    def receipt(self, row: dict[str, Any]) -> None:
+        self.rows["receipts"].append(row)
+
+    def insert(self, conn: Connection) -> None:
+        for table, attr in self.TABLES:
+            if self.rows[attr]:
+                _bulk_insert(conn, table, self.rows[attr])
+        self.rows = {k: [] for k in self.rows}
+
+
+def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Many rows at once, straight to the driver (SQLAlchemy's per-row parameter processing
+    would cost more than the insert): SQLite re-runs one prepared statement in C
+    (executemany); PostgreSQL gets many rows per INSERT statement."""
+    cols = [c for c in table.columns if c.name in rows[0]]
+    names = ", ".join(c.name for c in cols)
+    # the types' own conversions (e.g. datetimes as SQLite text), as SQLAlchemy would apply them
+    convert = [(c.name, c.type._cached_bind_processor(conn.dialect)) for c in cols]
+    if any(f for _n, f in convert):
+        values = [tuple(f(r[n]) if f else r[n] for n, f in convert) for r in rows]
+    else:
+        values = [tuple(r[n] for n, _f in convert) for r in rows]
+    if conn.dialect.paramstyle == "qmark":
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", values)
+        return
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    for start in range(0, len(values), PG_ROWS_PER_STATEMENT):
+        chunk = values[start:start + PG_ROWS_PER_STATEMENT]
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([one] * len(chunk)),
+                             tuple(v for row in chunk for v in row))
+
+
+PG_ROWS_PER_STATEMENT = 1000  # × ≤ 9 columns: well under PostgreSQL's 65,535 parameters
+
+
 # --------------------------------------------------------------------------- writing
 
-def _write(engine: Engine, root: Path, cand: Candidate, result: CheckResult | None, stats: ImportStats) -> None:
-    """One file, one transaction.  `result` None: the content is already stored.  Another
-    import writing the same file at the same moment makes ours fail on a unique key: then
-    the transaction is simply run again and finds the other's rows."""
-    for attempt in range(3):
+BATCH = 32  # files per transaction: a kill loses at most one uncommitted batch, redone by the next run
+
+
+class _Writer:
+    """Writes files in transactions of up to BATCH files.  Each file's original is archived
+    before its rows are written, so a killed import leaves only whole, committed batches (and
+    archived files that the next run finds in place): run again, it ends as one clean run.  A
+    batch that meets another import's rows (a unique key) or a lock conflict is rolled back
+    and written again file by file, each in its own transaction."""
+
+    def __init__(self, engine: Engine, root: Path, stats: ImportStats, report: Callable[[], None],
+                 stored: set[str], batch: int = BATCH):
+        self.engine, self.root, self.stats, self.report = engine, root, stats, report
+        self.stored, self.size = stored, batch
+        self.pending: list[tuple[Candidate, Rows | None]] = []
+
+    def add(self, cand: Candidate, rows: Rows | None) -> None:
+        self.pending.append((cand, rows))
+        if len(self.pending) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
         try:
-            with Session(engine) as session, session.begin():
-                outcome = _write_one(session, root, cand, result)
-            break
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    if outcome == "imported":
-        stats.imported += 1
-        stats.by_status[result.status] += 1
-    elif outcome == "duplicate":
-        stats.duplicates += 1
-    else:
-        stats.already += 1
+            with self.engine.begin() as conn:
+                children = _Children()
+                new: set[str] = set()  # content inserted by this batch
+                outcomes = []
+                for cand, rows in batch:
+                    fresh = rows is not None and cand.sha256 not in self.stored and cand.sha256 not in new
+                    outcomes.append(_write_conn(conn, self.root, cand, rows, children, optimistic=fresh))
+                    new.add(cand.sha256)
+                children.insert(conn)
+        except (IntegrityError, OperationalError):
+            outcomes = [self._single(cand, rows) for cand, rows in batch]
+        for (cand, rows), outcome in zip(batch, outcomes):
+            self._count(cand, outcome)
+        self.report()
+
+    def _single(self, cand: Candidate, rows: Rows | None) -> tuple[str, str | None]:
+        """One file, one transaction.  Another import writing the same file at the same moment
+        makes ours fail on a unique key: then the transaction is simply run again and finds the
+        other's rows."""
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    children = _Children()
+                    outcome = _write_conn(conn, self.root, cand, rows, children)
+                    children.insert(conn)
+                return outcome
+            except (IntegrityError, OperationalError):
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _count(self, cand: Candidate, outcome: tuple[str, str | None]) -> None:
+        what, status = outcome
+        self.stored.add(cand.sha256)
+        if what == "imported":
+            self.stats.imported += 1
+            self.stats.by_status[status] += 1
+        elif what == "duplicate":
+            self.stats.duplicates += 1
+        else:
+            self.stats.already += 1
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -114,82 +250,65 @@ def _utc(when: datetime | None) -> datetime | None:
     return when.astimezone(timezone.utc) if when is not None else None
 
 
-def _write_one(session: Session, root: Path, cand: Candidate, result: CheckResult | None) -> str:
-    cand = replace(cand, received=_utc(cand.received))
-    if session.scalar(select(Receipt.id).where(Receipt.source == cand.source, Receipt.sha256 == cand.sha256)):
-        return "already"
-    sub_id = session.scalar(select(Submission.id).where(Submission.sha256 == cand.sha256))
-    outcome = "duplicate"
-    if sub_id is None:
-        if result is None:
-            result = _check(cand.original_name, cand.data)
-        path = archive.store(root, cand.sha256, cand.original_name, cand.data)
-        sub_id = _insert_submission(session, cand, result, path)
-        outcome = "imported"
-    elif cand.received is not None:
-        # the earliest Date of any copy is when the unit sent it
-        session.execute(update(Submission).where(
-            Submission.id == sub_id,
-            (Submission.received_at.is_(None)) | (Submission.received_at > cand.received),
-        ).values(received_at=cand.received))
-    session.execute(insert(Receipt).values(
-        source=cand.source, original_name=cand.original_name, sha256=cand.sha256,
-        received_at=cand.received, submission_id=sub_id,
-        key=receipt_key(cand.source, cand.sha256, cand.path_bytes), source_bytes=cand.path_bytes))
-    unit, year = session.execute(select(Submission.unit_name, Submission.year).where(Submission.id == sub_id)).one()
-    _refresh_current(session, unit, year)
+def _write_one(session: Session, root: Path, cand: Candidate, result: CheckResult | Rows | None) -> str:
+    """One file inside the caller's session and transaction (the writer uses connections)."""
+    rows = _rows(result) if isinstance(result, CheckResult) else result
+    children = _Children()
+    conn = session.connection()
+    outcome, _status = _write_conn(conn, root, cand, rows, children)
+    children.insert(conn)
     return outcome
 
 
-def _insert_submission(session: Session, cand: Candidate, r: CheckResult, path: str) -> int:
-    unit = (r.unit_name or "").strip() or None
-    sub_id = session.scalar(insert(Submission).values(
-        sha256=cand.sha256, original_name=cand.original_name, received_at=cand.received, status=r.status,
-        unit_name=unit, unit_code=(r.unit_code or None), year=r.year,
-        framework_id=r.framework_id, framework_version=r.framework_version,
-        workbook_total=r.workbook_total, recomputed_total=r.recomputed_total, grade=r.grade,
-        errors=len(r.errors), warnings=len(r.warnings), archive_path=path, is_current=False,
-    ).returning(Submission.id))
-    if r.inputs:
-        session.execute(insert(InputValue), [
-            {"submission_id": sub_id, "field_id": k,
-             "value_number": float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None,
-             "value_text": v if isinstance(v, str) else None}
-            for k, v in r.inputs.items()])
-    if r.indicators:
-        session.execute(insert(IndicatorScore), [
-            {"submission_id": sub_id, "indicator_id": i.id, "name": i.name, "points": i.points,
-             "workbook_score": i.workbook_score, "recomputed_score": i.recomputed_score, "explanation": i.explanation}
-            for i in r.indicators])
-    if r.messages:
-        session.execute(insert(Message), [
-            {"submission_id": sub_id, "seq": n, "level": m.level, "code": m.code, "text": m.text,
-             "sheet": m.sheet, "cell": m.cell, "field": m.field}
-            for n, m in enumerate(r.messages)])
-    return sub_id
-
-
-def _refresh_current(session: Session, unit: str | None, year: int | None) -> None:
-    """The newest readable submission of a unit and year is current (by the email's Date;
-    undated ones count as older than dated ones, ties by content hash): order-independent."""
-    if unit is None or year is None:
-        return
-    if session.bind.dialect.name == "postgresql":
-        # two imports writing versions of one unit and year at once: the second waits here and,
-        # under READ COMMITTED, then sees the first's row (SQLite serialises writers anyway)
-        key = int.from_bytes(hashlib.sha256(f"{unit}\0{year}".encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    rows = session.execute(
-        select(Submission.id, Submission.received_at, Submission.sha256)
-        .where(Submission.unit_name == unit, Submission.year == year, Submission.status != UNREADABLE)
-    ).all()
-    if not rows:
-        return
-    rows.sort(key=lambda r: (r.received_at is not None, _utc_naive(r.received_at), r.sha256))
-    newest = rows[-1].id
-    for r in rows:
-        session.execute(update(Submission).where(Submission.id == r.id).values(
-            is_current=r.id == newest, superseded_by=None if r.id == newest else newest))
+def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None,
+                children: _Children, optimistic: bool = False) -> tuple[str, str | None]:
+    """(outcome, status of a new submission).  `rows` None: the content is already stored (if
+    it is not after all, it is checked here).  `optimistic`: neither this receipt nor this
+    content is known to be stored (the writer's own record), so the look-ups are left to the
+    unique keys: another import's row makes the batch fail, and it is written again carefully."""
+    received = _utc(cand.received)
+    found = None
+    if not optimistic:
+        if conn.scalar(select(R.c.id).where(R.c.source == cand.source, R.c.sha256 == cand.sha256)):
+            return "already", None
+        found = conn.execute(select(S.c.id, S.c.received_at, S.c.unit_name, S.c.year, S.c.version_key)
+                             .where(S.c.sha256 == cand.sha256)).first()
+    if found is None:
+        if rows is None:
+            rows = _check_rows(cand.original_name, cand.data)
+        path = archive.store(root, cand.sha256, cand.original_name, cand.data)
+        sub = rows.submission
+        # the submissions table's columns (not form field ids)
+        unit, year = sub[S.c.unit_name.key], sub[S.c.year.key]
+        key = currency.version_key(rows.status, unit, year, received, cand.sha256)
+        if key is not None:
+            currency.lock(conn, unit, year)
+        # inserted first: on SQLite the write lock comes with the first write, and the neighbours
+        # must be read under it (another import's version committed meanwhile is then seen)
+        sub_id = conn.scalar(_INSERT_SUBMISSION, dict(
+            sha256=cand.sha256, original_name=cand.original_name, received_at=received, archive_path=path,
+            is_current=False, superseded_by=None, version_key=key, **sub))
+        children.add(sub_id, rows)
+        if key is not None:
+            currency.link(conn, sub_id, unit, year, key)
+        outcome = ("imported", rows.status)
+    else:
+        sub_id = found.id
+        outcome = ("duplicate", None)
+        if received is not None and (found.received_at is None or _utc_naive(found.received_at) > _utc_naive(received)):
+            # the earliest Date of any copy is when the unit sent it: the version moves in its chain
+            if found.version_key is not None:
+                currency.lock(conn, found.unit_name, found.year)
+                currency.unlink(conn, sub_id, found.unit_name, found.year, found.version_key)
+            key = currency.version_key("", found.unit_name, found.year, received, cand.sha256) \
+                if found.version_key is not None else None
+            conn.execute(update(S).where(S.c.id == sub_id).values(received_at=received, version_key=key))
+            if key is not None:
+                currency.link(conn, sub_id, found.unit_name, found.year, key)
+    children.receipt(dict(source=cand.source, original_name=cand.original_name, sha256=cand.sha256,
+                          received_at=received, submission_id=sub_id, problem=None,
+                          key=receipt_key(cand.source, cand.sha256, cand.path_bytes), source_bytes=cand.path_bytes))
+    return outcome
 
 
 def _utc_naive(when: datetime | None) -> datetime:
@@ -257,47 +376,45 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
         if on_progress:
             on_progress(stats)
 
+    writer = _Writer(engine, root, stats, _report, _stored_digests(engine))
     if jobs == 1:
         for cand in todo():
-            _write(engine, root, cand, _result_for(engine, cand), stats)
-            _report()
+            writer.add(cand, None if cand.sha256 in writer.stored else _check_rows(cand.original_name, cand.data))
     else:
-        with CheckPool(jobs, _check_in_worker, initializer=_warm_up, timeout=CHECK_TIMEOUT) as pool:
+        with CheckPool(jobs, _check_rows, initializer=_warm_up, timeout=CHECK_TIMEOUT) as pool:
             pending: dict[int, Candidate] = {}
             for cand in todo():
-                if _stored(engine, cand.sha256):
-                    _write(engine, root, cand, None, stats)
-                    _report()
+                if cand.sha256 in writer.stored:
+                    writer.add(cand, None)
                     continue
                 pending[pool.submit(cand.original_name, cand.data)] = cand
                 if len(pending) >= window:
-                    _drain(engine, root, pool, pending, stats, _report, wait_all=False)
-            _drain(engine, root, pool, pending, stats, _report, wait_all=True)
+                    _drain(engine, pool, pending, writer, stats, wait_all=False)
+            _drain(engine, pool, pending, writer, stats, wait_all=True)
+    writer.flush()
     engine.dispose()
     return stats
 
 
-def _drain(engine: Engine, root: Path, pool: CheckPool, pending: dict[int, Candidate], stats: ImportStats,
-           report: Callable[[], None], wait_all: bool) -> None:
+def _drain(engine: Engine, pool: CheckPool, pending: dict[int, Candidate], writer: _Writer, stats: ImportStats,
+           wait_all: bool) -> None:
     while pending:
         for ticket, outcome in pool.wait_any():
             cand = pending.pop(ticket)
             if isinstance(outcome, (WorkerDied, Exception)):
-                _record_worker_death(engine, cand, outcome, stats)
+                _record_worker_death(engine, cand, outcome, stats)  # at once, in its own transaction
+                writer.report()
             else:
-                _write(engine, root, cand, outcome, stats)
-            report()
+                writer.add(cand, outcome)
         if not wait_all:
             return
 
 
-def _result_for(engine: Engine, cand: Candidate) -> CheckResult | None:
-    return None if _stored(engine, cand.sha256) else _check(cand.original_name, cand.data)
-
-
-def _stored(engine: Engine, sha256: str) -> bool:
+def _stored_digests(engine: Engine) -> set[str]:
+    """The sha256 of every stored submission, read once (~100 bytes each): a file whose
+    content is stored needs no check (the writer re-checks inside its transaction)."""
     with engine.connect() as conn:
-        return conn.scalar(select(Submission.id).where(Submission.sha256 == sha256)) is not None
+        return set(conn.scalars(select(S.c.sha256)))
 
 
 def _existing_receipts(engine: Engine) -> set[tuple[str, str]]:
