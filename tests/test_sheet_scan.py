@@ -17,8 +17,8 @@ from jixiao.checker.safety import open_xlsx_bytes
 from jixiao.checker.workbook_xml import read_workbook
 from jixiao.data import load_data
 from jixiao.framework.loader import load_framework
-from jixiao.libreoffice import recalculate
 from jixiao.samples import sample_path
+from jixiao.verify.libreoffice_recalc import recalculate
 from jixiao.workbook.generator import build_workbook
 from workbook_surgery import Xlsx
 
@@ -104,7 +104,7 @@ def _strip_r(xml: str, rows_too: bool) -> tuple[str, int]:
         col = 0
         out = []
         for c in re.finditer(r'<c r="([A-Z]+)(\d+)"', m.group(0)):
-            n = sheet_scan._col_number(c.group(1))
+            n = sheet_scan.col_number(c.group(1))
             out.append((c.start(), c.end(), n == col + 1))
             col = n
         text = m.group(0)

@@ -202,25 +202,23 @@ def build_check(spec: Spec, names: Names) -> Check:
     return check
 
 
+def _per_sheet(fields: list[Field], kind: type[Check], prefix: str, message: str) -> list[Check]:
+    by_sheet: dict[str, list[Field]] = {}
+    for f in fields:
+        by_sheet.setdefault(f.sheet, []).append(f)
+    return [kind(fs, id=f"{prefix}_{i}", level=ERROR, message=f"{sheet}：{message}")
+            for i, (sheet, fs) in enumerate(by_sheet.items(), 1)]
+
+
 def usable_number_checks(fields: list[Field]) -> list[Check]:
     """One 错误 check per sheet listing its numeric inputs that hold text the formulas cannot
     compute with (the checker reports the same cells as not_a_number)."""
-    by_sheet: dict[str, list[Field]] = {}
-    for f in fields:
-        if f.numeric:
-            by_sheet.setdefault(f.sheet, []).append(f)
-    return [UsableNumbers(fs, id=f"numbers_{i}", level=ERROR, message=f"{sheet}：数值填写项均为数值")
-            for i, (sheet, fs) in enumerate(by_sheet.items(), 1)]
+    return _per_sheet([f for f in fields if f.numeric], UsableNumbers, "numbers", "数值填写项均为数值")
 
 
 def required_checks(fields: list[Field]) -> list[Check]:
     """One 错误 check per sheet listing its required fields that are left blank."""
-    by_sheet: dict[str, list[Field]] = {}
-    for f in fields:
-        if f.required:
-            by_sheet.setdefault(f.sheet, []).append(f)
-    return [Required(fs, id=f"required_{i}", level=ERROR, message=f"{sheet}：必填项均已填写")
-            for i, (sheet, fs) in enumerate(by_sheet.items(), 1)]
+    return _per_sheet([f for f in fields if f.required], Required, "required", "必填项均已填写")
 
 
 __all__ = ["CHECK_KINDS", "Check", "ERROR", "PASSED", "WARNING", "build_check", "required_checks",

@@ -209,7 +209,7 @@ def scan_all(raw: bytes) -> dict[str, RawTuple]:
             cm = _COORD.fullmatch(r.decode("ascii", "replace"))
             if cm is None:
                 continue
-            col = _col_number(cm.group(1))
+            col = col_number(cm.group(1))
             coord = f"{cm.group(1)}{cm.group(2)}"
         else:
             col += 1
@@ -239,10 +239,11 @@ def _needles(wanted: frozenset[str]) -> list[tuple[str, bytes]]:
 
 def _order(coord: str) -> tuple[int, int]:
     m = _COORD.fullmatch(coord)
-    return (int(m.group(2)), _col_number(m.group(1))) if m else (0, 0)
+    return (int(m.group(2)), col_number(m.group(1))) if m else (0, 0)
 
 
-def _col_number(letters: str) -> int:
+def col_number(letters: str) -> int:
+    """"A" → 1, "AA" → 27 (openpyxl has it too, but the check path does not import openpyxl)."""
     n = 0
     for ch in letters:
         n = n * 26 + ord(ch) - 64

@@ -212,7 +212,7 @@ def _positioned(root: Any) -> dict[str, Any]:
             ref = c.get("r")
             m = _COORD.fullmatch(ref.strip()) if ref is not None else None
             if m is not None:
-                col = _col_number(m.group(1))
+                col = sheet_scan.col_number(m.group(1))
                 out[f"{m.group(1)}{m.group(2)}"] = c
             elif ref is None:
                 col += 1
@@ -221,13 +221,6 @@ def _positioned(root: Any) -> dict[str, Any]:
 
 
 _COORD = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]+)")
-
-
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 @dataclass
