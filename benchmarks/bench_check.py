@@ -57,14 +57,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
 
-    from openpyxl import load_workbook
-    from python_calamine import CalamineWorkbook
-
+    # jixiao first: it selects openpyxl's UTF-8 writer before openpyxl is imported (see
+    # jixiao/__init__.py); the other order writes every CJK character as &#NNNNN;
     from jixiao.checker.check import check_file
     from jixiao.data import load_data
     from jixiao.framework.loader import load_framework
     from jixiao.samples import sample_path
     from jixiao.workbook.generator import build_workbook
+    from openpyxl import load_workbook
+    from python_calamine import CalamineWorkbook
 
     tmp = Path(tempfile.mkdtemp(prefix="jixiao-bench-check-"))
     fw = load_framework()
