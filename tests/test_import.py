@@ -5,7 +5,6 @@ ending like a clean run, and two imports into one database at once."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
 import functools
@@ -24,7 +23,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email import encoders, policy
+from email import policy
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -35,6 +34,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from mail_builders import attachment, rfc2047_gbk
 from pg_server import fresh_database, postgres_url  # noqa: F401
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -60,7 +60,6 @@ CST = timezone(timedelta(hours=8))
 LATE = datetime(2022, 3, 5, 10, 0, tzinfo=CST)
 EARLY = datetime(2022, 3, 1, 9, 0, tzinfo=CST)
 MBOX_DATE = datetime(2022, 3, 2, 8, 30, tzinfo=CST)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RAW = policy.compat32.clone(linesep="\r\n", max_line_length=0)  # our raw headers as written
 
 A_UNIT = "深圳市A单位"
@@ -78,18 +77,6 @@ def xlsx(data: dict[str, Any] | None = None) -> bytes:
 
 
 # --------------------------------------------------------------------------- mail builders
-
-def attachment(data: bytes, disposition: str) -> MIMEBase:
-    part = MIMEBase(*XLSX_TYPE.split("/"))
-    part.set_payload(data)
-    encoders.encode_base64(part)
-    part["Content-Disposition"] = disposition
-    return part
-
-
-def rfc2047_gbk(name: str) -> str:
-    return f'attachment; filename="=?GBK?B?{base64.b64encode(name.encode("gbk")).decode()}?="'
-
 
 def rfc2231_utf8(name: str) -> str:
     return f"attachment; filename*=UTF-8''{urllib.parse.quote(name.encode('utf-8'))}"

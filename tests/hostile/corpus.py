@@ -6,7 +6,6 @@ the Futian sample workbook edited at the level of its zip parts (tests/workbook_
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import mailbox
@@ -16,13 +15,14 @@ import urllib.parse
 import zipfile
 import zlib
 from dataclasses import dataclass
-from email import encoders, policy
+from email import policy
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from pathlib import Path
 from typing import Callable
 
+from mail_builders import attachment, rfc2047_gbk
 from workbook_surgery import Xlsx
 
 from jixiao.data import load_data
@@ -35,7 +35,6 @@ FUTIAN = load_data(FW, sample_path("futian"))
 GOOD = dict(FUTIAN, exec_public_actual=46.78, daily_public_budget=58.67)  # Futian, its two slips corrected
 MiB = 1024 * 1024
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MARKUP_UNIT = "[/]深圳市[bold]标记[/bold]单位"
 LINK_UNIT = "[link=https://evil.example/]点此领取[/link]"
 LONG_UNIT = "深" * 32767  # the most characters an Excel cell holds
@@ -223,18 +222,6 @@ def traversal_zip(good: bytes) -> bytes:
     return out.getvalue()
 
 
-def _attachment(data: bytes, disposition: str) -> MIMEBase:
-    part = MIMEBase(*XLSX_TYPE.split("/"))
-    part.set_payload(data)
-    encoders.encode_base64(part)
-    part["Content-Disposition"] = disposition
-    return part
-
-
-def rfc2047_gbk(name: str) -> str:
-    return f'attachment; filename="=?GBK?B?{base64.b64encode(name.encode("gbk")).decode()}?="'
-
-
 def rfc2231_gbk(name: str) -> str:
     return f"attachment; filename*=GBK''{urllib.parse.quote(name.encode('gbk'))}"
 
@@ -282,16 +269,16 @@ def build_inbox(root: Path) -> tuple[Path, dict[str, bytes | None]]:
     expected[f"{inbox}/GBK压缩包.zip!乙单位自评表.xlsx"] = None
     expected[f"{inbox}/GBK压缩包.zip!../丙单位.xlsx"] = None
     # mail with GBK names: RFC 2047 and RFC 2231 (one continued, splitting a character)
-    (inbox / "来信.eml").write_bytes(mail(_attachment(good, rfc2231_gbk("丁单位自评表.xlsx")),
-                                        _attachment(warned, rfc2047_gbk("戊单位自评表.xlsx"))))
+    (inbox / "来信.eml").write_bytes(mail(attachment(good, rfc2231_gbk("丁单位自评表.xlsx")),
+                                        attachment(warned, rfc2047_gbk("戊单位自评表.xlsx"))))
     expected[f"{inbox}/来信.eml → 附件 丁单位自评表.xlsx"] = None
     # a NUL in an attachment name (PostgreSQL refuses NUL in text)
-    (inbox / "空字符.eml").write_bytes(mail(_attachment(good, "attachment; filename*=UTF-8''%E8%BE%9B%00.xlsx")))
+    (inbox / "空字符.eml").write_bytes(mail(attachment(good, "attachment; filename*=UTF-8''%E8%BE%9B%00.xlsx")))
     expected[f"{inbox}/空字符.eml → 附件 辛\ufffd.xlsx"] = None
     expected[f"{inbox}/来信.eml → 附件 戊单位自评表.xlsx"] = None
     box = mailbox.mbox(inbox / "邮箱导出.mbox")
-    box.add(mail(_attachment(good, rfc2231_gbk_continued("己单位自评表.xlsx"))))
-    box.add(mail(_attachment(_lying_size("邮件里的炸弹"), rfc2047_gbk("庚单位[bold]自评表.xlsx"))))
+    box.add(mail(attachment(good, rfc2231_gbk_continued("己单位自评表.xlsx"))))
+    box.add(mail(attachment(_lying_size("邮件里的炸弹"), rfc2047_gbk("庚单位[bold]自评表.xlsx"))))
     box.add(mail(subject="没有附件"))
     box.close()
     expected[f"{inbox}/邮箱导出.mbox#1 → 附件 己单位自评表.xlsx"] = None
