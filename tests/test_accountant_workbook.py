@@ -17,7 +17,8 @@ from jixiao.framework.loader import load_framework
 from jixiao.verify.libreoffice_recalc import recalculate
 from jixiao.samples import sample_path
 from jixiao.workbook import print_layout as pl
-from jixiao.workbook.generator import CHECK_SHEET, GUIDE_SHEET, SCORE_SHEET, build_workbook
+from jixiao.layout.names import CHECK_SHEET, GUIDE_SHEET, SCORE_SHEET
+from jixiao.workbook.generator import build_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = Path("/work/shared/seeds")

@@ -54,7 +54,7 @@ from jixiao.data import load_data  # noqa: E402
 from jixiao.framework.loader import load_framework  # noqa: E402
 from jixiao.samples import REPORTED_TOTALS, sample_path  # noqa: E402
 from jixiao.workbook.generator import build_workbook  # noqa: E402
-from jixiao.workbook.identity import META_SHEET  # noqa: E402
+from jixiao.layout.names import META_SHEET  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDIN = ROOT / "addin"

@@ -620,8 +620,11 @@ def test_cli_annotate(folder, files, pos):
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "校验结果" and wb.active.title == "校验结果"
     rows = [r for r in wb["校验结果"].iter_rows(values_only=True)]
-    assert rows[0][0].startswith("校验结果：不通过（错误 1 项，警告 2 项）")
-    assert (ERROR, f"{sheet}!{coord}") in [r[:2] for r in rows]
+    assert rows[0][0] == "绩效自评 校验结果" and rows[1][:2] == ("结论", "不通过")
+    assert rows[3][:4] == ("错误", 1, "警告", 2)
+    assert (ERROR, f"{sheet}!{coord}") in [r[1:3] for r in rows]  # the add-in's listing: one schema
+    listed = next(r for r in wb["校验结果"].iter_rows(min_row=9) if r[2].value == f"{sheet}!{coord}")
+    assert listed[2].hyperlink.location == f"'{sheet}'!{coord}" or listed[2].hyperlink.target == f"#'{sheet}'!{coord}"
     cell = wb[sheet][coord]
     assert cell.value == 6
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")

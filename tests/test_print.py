@@ -16,7 +16,8 @@ from jixiao.data import load_data
 from jixiao.framework.loader import load_framework
 from jixiao.office import to_pdf
 from jixiao.samples import sample_path
-from jixiao.workbook.generator import CHECK_SHEET, JUDGEMENT_SHEET, SCORE_SHEET, build_workbook
+from jixiao.layout.names import CHECK_SHEET, JUDGEMENT_SHEET, SCORE_SHEET
+from jixiao.workbook.generator import build_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 # A 整改说明 far longer than any cell's default height: the row must grow to hold it.

@@ -26,7 +26,7 @@ from jixiao.selfreport import (
     report_from_workbook, to_pdf,
 )
 from jixiao.workbook.generator import build_workbook
-from jixiao.workbook.identity import computed_names
+from jixiao.layout.names import computed_names
 
 ROOT = Path(__file__).resolve().parent.parent
 REWEIGHTED = ROOT / "tests" / "frameworks" / "reweighted.yaml"

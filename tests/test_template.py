@@ -15,7 +15,8 @@ from jixiao.engine import score
 from jixiao.expr import ALLOWED_FUNCTIONS
 from jixiao.framework.loader import load_framework
 from jixiao.samples import sample_path
-from jixiao.workbook.generator import META_SHEET, SCORE_SHEET, build_workbook
+from jixiao.layout.names import META_SHEET, SCORE_SHEET
+from jixiao.workbook.generator import build_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 FUNCTION_CALL = re.compile(r"([A-Z][A-Z0-9.]*)\(")

@@ -77,12 +77,12 @@ def fill(data_file: Path, output: Path, framework_source: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def fields(framework_source: str | None, as_json: bool) -> None:
     """列出全部填报字段：id、名称、单位、工作表!单元格。"""
-    from jixiao.workbook.generator import build_workbook
+    from jixiao.layout import layout_for
 
     fw = _framework(framework_source)
-    built = build_workbook(fw)
     rows = [{"id": fid, "label": fw.fields[fid].label, "type": fw.fields[fid].type, "unit": fw.fields[fid].unit,
-             "required": fw.fields[fid].required, "cell": f"{p.sheet}!{p.coord}"} for fid, p in built.inputs.items()]
+             "required": fw.fields[fid].required, "cell": f"{p.sheet}!{p.coord}"}
+            for fid, p in layout_for(fw).inputs.items()]
     if as_json:
         import json
 

@@ -28,7 +28,7 @@ from jixiao.framework.model import Framework
 from jixiao.framework.spec import FrameworkError
 from jixiao.numeric import same_number
 from jixiao.workbook.generator import build_workbook
-from jixiao.workbook.identity import computed_names
+from jixiao.layout.names import computed_names
 
 
 def oracle_module():

@@ -30,25 +30,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from jixiao import __version__
 from jixiao.addin.book_view import RESULT_SHEET, LiveBook, book_view, is_remote, split_coord
 from jixiao.checker.check import check_book
-from jixiao.checker.result import ERROR, NOTE, STATUS_TEXT, WARNING, CheckResult, Message
+from jixiao.checker.result import ERROR, NOTE, STATUS_TEXT, WARNING, CheckResult
 from jixiao.engine import score_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
-from jixiao.workbook.identity import META_SHEET, computed_names
+from jixiao.layout.meta_sheet import FINALISED_AT, FINALISED_DIGEST, finalisation_rows, read_finalisation
+from jixiao.layout import result_sheet
+from jixiao.layout.names import META_SHEET, computed_names
+from jixiao.layout.result_sheet import HEADER as RESULT_HEADER, TITLE, stamp as _stamp, where as _where
 from jixiao.numeric import same_cell_value
 
-TITLE = "绩效自评"
 ERROR_FILL = "#FFC7CE"     # red: an error in this input / a score that differs
 WARNING_FILL = "#F8CBAD"   # orange: a warning on this input
 INPUT_FILL = "#FFF2CC"     # the template's input yellow (jixiao.workbook.styles.INPUT_FILL)
 COMPUTED_FILL = "#E2EFDA"  # the template's computed green (jixiao.workbook.styles.COMPUTED_FILL)
-FINALISED_DIGEST, FINALISED_AT = "finalised_digest", "finalised_at"
-LEVEL_ORDER = {ERROR: 0, WARNING: 1, NOTE: 2}
-RESULT_HEADER = ["序号", "级别", "位置", "说明", "代码", "字段"]
-RESULT_TABLE_ROW = 8  # the header row of the message table on the 校验结果 sheet
 
 # Sheets whose template protection allows formatting rows and columns (all but the metadata)
 _FORMAT_ROWS_COLUMNS_LOCKED = {META_SHEET}
@@ -96,24 +93,10 @@ def input_digest(inputs: dict[str, Any]) -> str:
 def verify_finalisation(view: LiveBook | Any, result: CheckResult) -> str | None:
     """None if the workbook was never finalised; "unchanged" if its inputs still have the
     finalised digest; "changed" otherwise.  `view` is any WorkbookView (the file reader's too)."""
-    recorded = _meta_values(view).get(FINALISED_DIGEST)
+    recorded = read_finalisation(view).get(FINALISED_DIGEST)
     if recorded is None:
         return None
     return "unchanged" if recorded == input_digest(result.inputs) else "changed"
-
-
-def _meta_rows(cells: dict[str, Any]) -> dict[str, int]:
-    """Row of each finalisation key in column A of the metadata sheet."""
-    return {c.value: int(coord[1:]) for coord, c in cells.items()
-            if coord.startswith("A") and coord[1:].isdigit() and c.value in (FINALISED_DIGEST, FINALISED_AT)}
-
-
-def _meta_values(view: Any) -> dict[str, Any]:
-    sheet = view.sheets.get(META_SHEET)
-    if sheet is None:
-        return {}
-    cells = sheet.cells
-    return {key: getattr(cells.get(f"B{row}"), "value", None) for key, row in _meta_rows(cells).items()}
 
 
 # --------------------------------------------------------------------------- 校验
@@ -147,14 +130,7 @@ def _previous_marks(book: Any) -> set[tuple[str, str]]:
     sheet = _sheet(book, RESULT_SHEET)
     if sheet is None:
         return set()
-    rows = _values(book, sheet)
-    out = set()
-    for row in rows[RESULT_TABLE_ROW:]:
-        where = row[2] if len(row) > 2 else None
-        if isinstance(where, str) and "!" in where:
-            name, _, cell = where.rpartition("!")
-            out.add((name.strip("'"), cell.replace("$", "")))
-    return out
+    return result_sheet.listed_cells(_values(book, sheet))
 
 
 def _values(book: Any, sheet: Any) -> list[list[Any]]:
@@ -175,40 +151,17 @@ def _write_results(book: Any, result: CheckResult) -> None:
         previous_rows = sheet.used_range.last_cell.row
     else:
         sheet.clear()
-    messages = sorted(result.messages, key=lambda m: LEVEL_ORDER.get(m.level, 3))
-    counts = {level: sum(1 for m in result.messages if m.level == level) for level in (ERROR, WARNING, NOTE)}
-    total = "" if result.recomputed_total is None else result.recomputed_total
-    shown = "" if result.workbook_total is None else result.workbook_total
-    rows: list[list[Any]] = [
-        [f"{TITLE} 校验结果", None, None, None, None, None],
-        ["结论", STATUS_TEXT[result.status], "单位", result.unit_name or "", "年度", result.year or ""],
-        ["总得分（Python 重新计算）", total, "等级", result.grade or "", "工作簿显示", shown],
-        ["错误", counts[ERROR], "警告", counts[WARNING], "提示", counts[NOTE]],
-        ["校验时间", _stamp(), "校验程序", f"jixiao {__version__}", "框架", result.framework_id or ""],
-        ["说明", "点击“位置”可跳到该单元格；改正后请再次校验。本表不参与评分。", None, None, None, None],
-        [None] * 6,
-        RESULT_HEADER,
-    ]
-    for n, m in enumerate(messages, 1):
-        rows.append([n, m.level, _where(m), m.text, m.code, m.field or ""])
-    if not messages:
-        rows.append([None, None, None, "未发现问题", None, None])
+    rows = result_sheet.rows(result, _stamp())
     rows += [[None] * 6 for _ in range(previous_rows - len(rows))]
-    sheet["A1"].value = [[_safe(v) for v in row] for row in rows]
+    sheet["A1"].value = rows
+    messages = result_sheet.ordered(result)
     for n, m in enumerate(messages):
-        if m.sheet and m.cell:
-            sheet.range((RESULT_TABLE_ROW + 1 + n, 3)).add_hyperlink(
-                f"#{_quoted(m.sheet)}!{m.cell}", _where(m), f"跳到 {m.sheet}!{m.cell}")
-    sheet.range((RESULT_TABLE_ROW, 1), (RESULT_TABLE_ROW + len(messages), 3)).columns.autofit()
+        target = result_sheet.link(m)
+        if target:
+            sheet.range((result_sheet.TABLE_ROW + 1 + n, result_sheet.WHERE_COL)).add_hyperlink(
+                target, _where(m), f"跳到 {m.sheet}!{m.cell}")
+    sheet.range((result_sheet.TABLE_ROW, 1), (result_sheet.TABLE_ROW + len(messages), 3)).columns.autofit()
     sheet.activate()
-
-
-def _where(m: Message) -> str:
-    return f"{m.sheet}!{m.cell}" if m.sheet and m.cell else (m.sheet or "")
-
-
-def _quoted(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
 
 
 def _summary(result: CheckResult, marked: int) -> str:
@@ -294,7 +247,7 @@ def finalise(book: Any, frameworks: Iterable[Framework] = (), now: _dt.datetime 
     digest = input_digest(result.inputs)
     stamp = _stamp(now)
     meta = view.sheets[META_SHEET]
-    rows = _meta_rows(meta.cells)
+    rows = finalisation_rows(meta.cells)
     first = rows.get(FINALISED_DIGEST) or meta.last_row + 2
     sheet = _sheet(book, META_SHEET)
     with _unprotected(book, [META_SHEET]):
@@ -337,11 +290,6 @@ def _fill(book: Any, marks: dict[tuple[str, str], str]) -> int:
 
 def _not_coloured(failed: int) -> str:
     return f"\n（{failed} 个单元格所在工作表受密码保护，未能标色。）" if failed else ""
-
-
-def _safe(value: Any) -> Any:
-    """Text that Excel would take for a formula is written as text (a leading apostrophe)."""
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
 
 
 @contextmanager
@@ -397,12 +345,6 @@ def _desktop_protect(sheet: Any, allow_format_rows_columns: bool) -> None:
                               allow_formatting_rows=allow_format_rows_columns)
     except Exception:  # noqa: BLE001 - see _desktop_unprotect
         pass
-
-
-def _stamp(now: _dt.datetime | None = None) -> str:
-    """Local time with its UTC offset, "2022-03-31 17:30:00+08:00": a space, not ISO's "T", so
-    that neither Excel nor xlwings' date detection takes the text for a date."""
-    return (now or _dt.datetime.now().astimezone()).isoformat(sep=" ", timespec="seconds")
 
 
 __all__ = ["Outcome", "finalise", "input_digest", "recompute", "run_check", "validate",

@@ -7,7 +7,7 @@ the last used cell, the defined names, the active sheet and selection, perhaps t
 calculation mode.  No formula text and no sheet protection.  So:
 
 * **formulas unknown** (remote engine): every cell a `jx_*` defined name points at (jixiao
-  names each computed cell so, `jixiao.workbook.identity.computed_names`) gets the formula
+  names each computed cell so, `jixiao.layout.names.computed_names`) gets the formula
   marker `SHARED` from `jixiao.checker.workbook_xml`, "a formula is there, its text is not
   known here".  The checker treats such a formula as intact and compares the cell's value
   with the recomputation, so a score typed over with a *different* number is still found
@@ -32,7 +32,7 @@ from typing import Any
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from jixiao.checker.workbook_xml import SHARED, RawCell, parse_ref
-from jixiao.workbook.identity import RESULT_SHEET
+from jixiao.layout.names import RESULT_SHEET
 
 COMPUTED_NAME_PREFIX = "jx_"
 LICENSE_ENV = "XLWINGS_LICENSE_KEY"

@@ -1,6 +1,6 @@
 """`jixiao check --annotate OUT.xlsx`: a copy of the workbook fit to be emailed back to the
 unit — every cell with a message coloured and commented, and a 校验结果 sheet listing all
-messages with a link to each cell.  The unit's data and formulas are kept as they were."""
+messages with a link to each cell (the add-in's sheet: `layout.result_sheet`).  The unit's data and formulas are kept as they were."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from openpyxl import load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
-from jixiao.checker.result import ERROR, NOTE, WARNING, CheckResult, STATUS_TEXT
+from jixiao.checker.result import ERROR, NOTE, WARNING, CheckResult
 from jixiao.checker.safety import open_xlsx
 from jixiao.checker.workbook_xml import read_workbook
 from jixiao.workbook.cached_values import save_with_cached_values
-from jixiao.workbook.identity import RESULT_SHEET
+from jixiao.layout import result_sheet
+from jixiao.layout.names import RESULT_SHEET
 
 FILLS = {ERROR: PatternFill("solid", fgColor="FFC7CE"), WARNING: PatternFill("solid", fgColor="FFEB9C"),
          NOTE: PatternFill("solid", fgColor="DDEBF7")}
-RANK = {ERROR: 0, WARNING: 1, NOTE: 2}
 
 
 def annotate(source: str | Path, result: CheckResult, target: str | Path) -> None:
@@ -28,7 +28,7 @@ def annotate(source: str | Path, result: CheckResult, target: str | Path) -> Non
         if m.sheet in wb.sheetnames and m.cell:
             by_cell.setdefault((m.sheet, m.cell), []).append(m)
     for (sheet, coord), messages in by_cell.items():
-        messages.sort(key=lambda m: RANK[m.level])
+        messages.sort(key=lambda m: result_sheet.LEVEL_ORDER[m.level])
         cell = wb[sheet][coord]
         cell.fill = FILLS[messages[0].level]
         text = "\n".join(f"【{m.level}】{m.text}" for m in messages)
@@ -37,22 +37,19 @@ def annotate(source: str | Path, result: CheckResult, target: str | Path) -> Non
 
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
-    ws = wb.create_sheet(RESULT_SHEET, 0)
-    ws.append([f"校验结果：{STATUS_TEXT[result.status]}（错误 {len(result.errors)} 项，警告 {len(result.warnings)} 项）"])
+    ws = wb.create_sheet(RESULT_SHEET, 0)  # first: the copy opens at the listing
+    for row in result_sheet.rows(result):
+        ws.append(row)
     ws["A1"].font = Font(bold=True, size=13)
-    if result.recomputed_total is not None:
-        ws.append([f"重新计算总得分 {result.recomputed_total:.2f}（{result.grade}）；工作簿显示 "
-                   + (f"{result.workbook_total:.2f}" if result.workbook_total is not None else "无")])
-    ws.append([])
-    ws.append(["级别", "位置", "说明"])
-    for m in sorted(result.messages, key=lambda m: RANK[m.level]):
-        ws.append([m.level, m.where, m.text])
-        if m.sheet in wb.sheetnames and m.cell:
-            link = ws.cell(row=ws.max_row, column=2)
-            link.hyperlink = f"#'{m.sheet}'!{m.cell}"
-            link.font = Font(color="0563C1", underline="single")
-        ws.cell(row=ws.max_row, column=1).fill = FILLS[m.level]
-    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width, ws.column_dimensions["C"].width = 8, 16, 110
+    for n, m in enumerate(result_sheet.ordered(result), result_sheet.TABLE_ROW + 1):
+        ws.cell(row=n, column=2).fill = FILLS[m.level]
+        jump = result_sheet.link(m)
+        if jump and m.sheet in wb.sheetnames:
+            where = ws.cell(row=n, column=result_sheet.WHERE_COL)
+            where.hyperlink = jump
+            where.font = Font(color="0563C1", underline="single")
+    for col, width in zip("ABCDEF", (8, 8, 16, 100, 18, 18)):
+        ws.column_dimensions[col].width = width
     wb.active = 0
 
     # keep the cached results the unit's workbook had, so a preview still shows them

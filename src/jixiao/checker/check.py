@@ -27,9 +27,10 @@ from jixiao.textformat import general_text
 from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
-from jixiao.workbook.identity import (
-    GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, absolute_ref, computed_names, layout_digest,
-)
+from jixiao.layout import layout_for
+from jixiao.layout import meta_sheet
+from jixiao.layout.meta_sheet import absolute_ref, layout_digest
+from jixiao.layout.names import GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, computed_names
 
 Position = tuple[str, str]  # (sheet, coordinate)
 # a reference into another workbook as Excel stores it ([1]Sheet!A1, '[1]Sheet'!A1) or as typed
@@ -109,7 +110,7 @@ class _Check:
         self.status_set = False
 
     def run(self) -> None:
-        meta = _metadata(self.book)
+        meta = meta_sheet.read_head(self.book)
         fw = self._framework(meta)
         if fw is None:
             return
@@ -191,7 +192,7 @@ class _Check:
         self.unmoved = not missing and meta.get("layout_digest") == layout_digest(pos)
         if self.unmoved:
             return pos  # the usual case: every cell where the template put it
-        template = _metadata_map(book) or _template_positions(fw)
+        template = _metadata_map(book) or layout_for(fw).positions
         if missing:
             share, worst = self._intact_share(template)
             gone = sorted({template[i][0] for i in missing if i in template} - set(book.sheets))
@@ -228,7 +229,7 @@ class _Check:
             t[0] += good
             t[1] += 1
 
-        for (sheet, coord), label in _template_row_labels(self.fw).items():
+        for (sheet, coord), label in layout_for(self.fw).row_labels.items():
             raw = self.book.cell(sheet, coord)
             count(sheet, raw is not None and raw.value == label)
         for cell in computed_cells(self.fw):
@@ -381,7 +382,7 @@ class _Check:
         says nothing moved, else from the metadata map or the built-in template."""
         if self.unmoved:
             return self.positions
-        return _metadata_map(self.book) or _template_positions(self.fw)
+        return _metadata_map(self.book) or layout_for(self.fw).positions
 
     def _sheets(self, meta: dict[str, Any]) -> None:
         """Sheets against the template's: renamed (cells found by name on another sheet),
@@ -419,69 +420,8 @@ def _serial_date(serial: Any) -> Any:
     return moment
 
 
-META_HEAD_ROWS = 8  # key/value rows of the metadata sheet; the field map follows
-
-
-def _metadata(book: RawWorkbook) -> dict[str, Any]:
-    """The metadata sheet's key/value head (template id, framework, layout digest)."""
-    sheet = book.sheets.get(META_SHEET)
-    if sheet is None:
-        return {}
-    cells = sheet.head(META_HEAD_ROWS)
-    meta: dict[str, Any] = {}
-    row = 1
-    while (key := cells.get(f"A{row}")) is not None and key.value not in (None, "kind"):
-        value = cells.get(f"B{row}")
-        meta[str(key.value)] = value.value if value is not None else None
-        row += 1
-    return meta
-
-
 def _metadata_map(book: RawWorkbook) -> dict[str, Position]:
-    """Where the template put every cell, as the metadata sheet records it (slow path: only
-    when names are missing or the layout changed)."""
-    sheet = book.sheets.get(META_SHEET)
-    if sheet is None:
-        return {}
-    cells = sheet.cells
-    row = META_HEAD_ROWS
-    mapping: dict[str, Position] = {}
-    while True:
-        row += 1
-        kind = cells.get(f"A{row}")
-        if kind is None:
-            if row > 10_000 or cells.get(f"A{row + 1}") is None:
-                break
-            continue
-        ident, where = cells.get(f"B{row}"), cells.get(f"C{row}")
-        if kind.value in ("input", "computed") and ident is not None and where is not None:
-            ref = parse_ref(str(where.value))
-            if ref:
-                mapping[str(ident.value)] = ref
-    return mapping
-
-
-@lru_cache(maxsize=8)
-def _template_row_labels(fw: Framework) -> dict[Position, str]:
-    """The text in column A of every input's row in the template (slow path, once)."""
-    from jixiao.workbook.generator import build_workbook
-
-    built = build_workbook(fw)
-    out = {}
-    for place in built.inputs.values():
-        value = built.workbook[place.sheet].cell(row=place.row, column=1).value
-        if isinstance(value, str) and value:
-            out[(place.sheet, f"A{place.row}")] = value
-    return out
-
-
-@lru_cache(maxsize=8)
-def _template_positions(fw: Framework) -> dict[str, Position]:
-    """Where the template puts every cell (slow path: builds the template once per process)."""
-    from jixiao.workbook.generator import build_workbook
-
-    built = build_workbook(fw)
-    return {i: (p.sheet, p.coord) for i, p in {**built.inputs, **built.computed}.items()}
+    return meta_sheet.read_map(book, parse_ref)
 
 
 @lru_cache(maxsize=64)
