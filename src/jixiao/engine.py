@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from jixiao.cell_ids import (  # noqa: F401  (the id helpers are the engine's vocabulary)
+    ERRORS, GRADE, STATUS, SUMMARY, TOTAL, WARNINGS, check_id, detail_id, grid_id, level1_id, level2_id, measure_text_id,
+    score_id, text_id,
+)
 from jixiao.checks import ERROR, PASSED, WARNING
 from jixiao.expr import ErrorValue, Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
 from jixiao.framework.model import Framework
@@ -34,28 +38,8 @@ def _compiled(expr: Expr) -> Callable[[Mapping[str, Any]], Any]:
     return expr.compile()
 
 
-def score_id(indicator_id: str) -> str:
-    return f"score.{indicator_id}"
-
-
-def text_id(indicator_id: str) -> str:
-    return f"text.{indicator_id}"
-
-
-def measure_text_id(mid: str) -> str:
-    return f"explain.{mid}"
-
-
 def _names(fw: Framework) -> Names:
     return Names(fw.fields, {m.id: m for m in fw.measures})
-
-
-def check_id(cid: str) -> str:
-    return f"check.{cid}"
-
-
-def detail_id(cid: str) -> str:
-    return f"detail.{cid}"
 
 
 @lru_cache(maxsize=16)
@@ -69,9 +53,9 @@ def _cells(framework: Framework) -> tuple[Cell, ...]:
         for table in sheet.tables:
             for col in (c for c in table.columns if c.computed):
                 for row in table.rows:
-                    num = ref(f"{row.id}_{col.computed[0]}")
-                    den = ref(f"{col.den_row or row.id}_{col.computed[1]}")
-                    cells.append(Cell(f"{row.id}_{col.id}", if_(den.eq(0), "", num / den), "table"))
+                    num = ref(grid_id(row.id, col.computed[0]))
+                    den = ref(grid_id(col.den_row or row.id, col.computed[1]))
+                    cells.append(Cell(grid_id(row.id, col.id), if_(den.eq(0), "", num / den), "table"))
             for cf in table.computed:
                 cells.append(Cell(cf.id, round_(ref(cf.minus[0]) - ref(cf.minus[1]), 2), "table"))
     for ind in fw.indicators:
@@ -79,30 +63,30 @@ def _cells(framework: Framework) -> tuple[Cell, ...]:
         cells.append(Cell(text_id(ind.id), ind.rule.explain(), "text"))
     for l1 in fw.level1:
         for l2 in l1.children:
-            cells.append(Cell(f"level2.{l2.name}", round_(sum_(*(ref(score_id(i.id)) for i in l2.indicators)),
+            cells.append(Cell(level2_id(l2.name), round_(sum_(*(ref(score_id(i.id)) for i in l2.indicators)),
                                                           fw.score_decimals), "level2"))
-        cells.append(Cell(f"level1.{l1.name}", round_(sum_(*(ref(score_id(i.id)) for l2 in l1.children
+        cells.append(Cell(level1_id(l1.name), round_(sum_(*(ref(score_id(i.id)) for l2 in l1.children
                                                              for i in l2.indicators)), fw.score_decimals), "level1"))
     total = round_(sum_(*(ref(score_id(i.id)) for i in fw.indicators)), fw.score_decimals)
-    cells.append(Cell("total", total, "total"))
+    cells.append(Cell(TOTAL, total, "total"))
     grades = fw.grades
-    cells.append(Cell("grade", choose([(ref("total") >= g.minimum, g.name) for g in grades[:-1]], grades[-1].name),
+    cells.append(Cell(GRADE, choose([(ref(TOTAL) >= g.minimum, g.name) for g in grades[:-1]], grades[-1].name),
                       "grade"))
     for check in fw.checks:
         cells.append(Cell(check_id(check.id), check.result(), "check"))
         cells.append(Cell(detail_id(check.id), if_(ref(check_id(check.id)).eq(PASSED), "", check.shown_detail()),
                           "detail"))
-    for level, key in ((ERROR, "errors"), (WARNING, "warnings")):
+    for level, key in ((ERROR, ERRORS), (WARNING, WARNINGS)):
         count: Expr = lift(0)
         for check in fw.checks:
             count = count + if_(ref(check_id(check.id)).eq(level), 1, 0)
-        cells.append(Cell(f"checks.{key}", count, "count"))
-    cells.append(Cell("checks.summary", concat("错误", ref("checks.errors"), "项，警告", ref("checks.warnings"), "项"),
+        cells.append(Cell(key, count, "count"))
+    cells.append(Cell(SUMMARY, concat("错误", ref(ERRORS), "项，警告", ref(WARNINGS), "项"),
                       "count"))
     # the line an accountant reads before sending the file
-    verdict = choose([(ref("checks.errors") > 0, "须修正全部错误后方可报送"),
-                      (ref("checks.warnings") > 0, "可以报送（请在评分表中逐项写明警告的原因）")], "可以报送")
-    cells.append(Cell("checks.status", concat("错误 ", ref("checks.errors"), " 项，警告 ", ref("checks.warnings"), " 项：",
+    verdict = choose([(ref(ERRORS) > 0, "须修正全部错误后方可报送"),
+                      (ref(WARNINGS) > 0, "可以报送（请在评分表中逐项写明警告的原因）")], "可以报送")
+    cells.append(Cell(STATUS, concat("错误 ", ref(ERRORS), " 项，警告 ", ref(WARNINGS), " 项：",
                                               verdict), "count"))
     return tuple(cells)
 
@@ -186,7 +170,7 @@ def score(framework: Framework, inputs: Mapping[str, Any]) -> Scorecard:
     ]
     return Scorecard(
         framework_id=framework.id, framework_version=framework.version, indicators=indicators,
-        level1={l1.name: values[f"level1.{l1.name}"] for l1 in framework.level1},
-        level2={l2.name: values[f"level2.{l2.name}"] for l1 in framework.level1 for l2 in l1.children},
-        total=values["total"], grade=values["grade"], checks=checks, values=values,
+        level1={l1.name: values[level1_id(l1.name)] for l1 in framework.level1},
+        level2={l2.name: values[level2_id(l2.name)] for l1 in framework.level1 for l2 in l1.children},
+        total=values[TOTAL], grade=values[GRADE], checks=checks, values=values,
     )

@@ -33,7 +33,7 @@ from typing import Any
 from jixiao.addin.book_view import RESULT_SHEET, LiveBook, book_view, is_remote, split_coord
 from jixiao.checker.check import check_book
 from jixiao.checker.result import ERROR, NOTE, STATUS_TEXT, WARNING, CheckResult
-from jixiao.engine import score_id
+from jixiao.cell_ids import TOTAL, score_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.layout.meta_sheet import FINALISED_AT, FINALISED_DIGEST, finalisation_rows, read_finalisation
@@ -211,7 +211,7 @@ def _recompute(book: Any, frameworks: Iterable[Framework], checked: tuple[LiveBo
             differing += 1
             shown = "（非数值或空）" if ind.workbook_score is None else f"{ind.workbook_score:g}"
             lines.append(f"· {ind.name}（{where[0]}!{where[1]}）：工作簿 {shown}，重新计算 {ind.recomputed_score:g}")
-    total_at = view.defined_names.get(names["total"])
+    total_at = view.defined_names.get(names[TOTAL])
     total_agrees = result.workbook_total is not None and same_cell_value(result.workbook_total, result.recomputed_total)
     if total_at is not None:
         marks[total_at] = COMPUTED_FILL if total_agrees else ERROR_FILL

@@ -24,7 +24,8 @@ from jixiao.expr import text_number
 from jixiao.names import clip, display_name
 from jixiao.numeric import same_cell_value, same_text
 from jixiao.textformat import general_text
-from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
+from jixiao.cell_ids import GRADE, TOTAL, check_id, detail_id, score_id, text_id
+from jixiao.engine import computed_cells, evaluate
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.layout import layout_for
@@ -293,7 +294,7 @@ class _Check:
             result = self.values[check_id(check.id)]
             if result in (ERROR, WARNING):
                 sheet, coord = self.positions[check_id(check.id)]
-                detail = self.values.get(f"detail.{check.id}", "")
+                detail = self.values.get(detail_id(check.id), "")
                 self.result.add(result, "cross_check", f"{check.message}：{detail}", sheet=sheet, cell=coord,
                                 field=check.id, label=check.message)
 
@@ -369,11 +370,11 @@ class _Check:
                 workbook_score = self.values[sid]  # its formula is the template's: same result
             r.indicators.append(IndicatorCheck(ind.id, ind.name, ind.points, workbook_score, self.values[sid],
                                                self.values[text_id(ind.id)]))
-        raw_total = book.cell(*self.positions["total"])
+        raw_total = book.cell(*self.positions[TOTAL])
         r.workbook_total = raw_total.value if raw_total is not None and isinstance(raw_total.value, float) else (
-            self.values["total"] if not cached and intact.get("total") else None)
-        r.recomputed_total = self.values["total"]
-        r.grade = self.values["grade"]
+            self.values[TOTAL] if not cached and intact.get(TOTAL) else None)
+        r.recomputed_total = self.values[TOTAL]
+        r.grade = self.values[GRADE]
 
     # --- sheets, protection ------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+from jixiao.cell_ids import grid_id, note_id
 from jixiao.checks import build_check, required_checks, usable_number_checks
 from jixiao.framework.model import (
     FIELD_TYPES, Column, ComputedField, Field, Form, Framework, Grade, Indicator, Level1, Level2, Row, Sheet, Table,
@@ -245,7 +246,7 @@ def _load_form(spec: Spec) -> tuple[Form, dict[str, Field]]:
                     for c in table.columns:
                         if not c.computed:
                             unit = table.unit if c.type == "amount" else ""
-                            field = Field(id=f"{row.id}_{c.id}", label=f"{row.label.strip('　')}：{c.label}",
+                            field = Field(id=grid_id(row.id, c.id), label=f"{row.label.strip('　')}：{c.label}",
                                           type=c.type, unit=unit, required=row.required and not c.optional,
                                           minimum=0.0,
                                           sheet=name, section=table.title)
@@ -331,7 +332,7 @@ def _load_indicator(spec: Spec, l1: str, l2: str, names: Names, fields: dict[str
     for field in rule.judgements():
         _add(fields, field, spec.at("rule"))
     # The unit's own 整改情况说明 beside each score on the 评分表.
-    _add(fields, Field(id=f"{iid}_note", label="扣分原因及整改情况说明", type="text", sheet="评分表", section=name),
+    _add(fields, Field(id=note_id(iid), label="扣分原因及整改情况说明", type="text", sheet="评分表", section=name),
          spec.where)
     indicator = Indicator(
         id=iid, name=name, points=points, description=spec.req("description"), criteria=spec.req("criteria"),

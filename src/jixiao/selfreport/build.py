@@ -10,7 +10,8 @@ from typing import Any
 
 from docx.shared import Pt
 
-from jixiao.engine import Scorecard, score, score_id, text_id
+from jixiao.cell_ids import grid_id, note_id, score_id, text_id
+from jixiao.engine import Scorecard, score
 from jixiao.framework.model import Framework, Table
 from jixiao.selfreport.definition import Block, ReportDefinition, load_definition
 from jixiao.selfreport.document import ReportDocument, merge_down
@@ -88,12 +89,12 @@ def grid_rows(table: Table, figs: Figures, omit_blank_rows: bool) -> list[list[s
     formatted by its type (a computed ratio as the workbook shows it)."""
     out = []
     for row in table.rows:
-        ids = [f"{row.id}_{c.id}" for c in table.columns if not c.computed]
+        ids = [grid_id(row.id, c.id) for c in table.columns if not c.computed]
         if omit_blank_rows and not row.required and all(figs.values.get(i) in (None, "") for i in ids):
             continue
         cells = [row.label]
         for c in table.columns:
-            value = figs.values.get(f"{row.id}_{c.id}")
+            value = figs.values.get(grid_id(row.id, c.id))
             fmt = pct if c.computed else CELL_FORMATS.get(c.type, amount)
             cells.append(fmt(value))
         out.append(cells)
@@ -126,7 +127,7 @@ def _fields(report: Report, block: Block, figs: Figures, fw: Framework, card: Sc
 
 
 def _note(figs: Figures, indicator_id: str) -> str | None:
-    value = figs.values.get(f"{indicator_id}_note")
+    value = figs.values.get(note_id(indicator_id))
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
@@ -144,7 +145,7 @@ def _problems(report: Report, block: Block, figs: Figures, fw: Framework, card: 
         text = figs.fill(block.options["item"], extra)
         note = _note(figs, iid)
         if note is None:
-            report.placeholders.append(f"{iid}_note")
+            report.placeholders.append(note_id(iid))
         measure = figs.fill(block.options["measure"], {"note": note or figs.placeholder})
         report.problems.append(Problem(iid, text, measure))
         report.document.paragraph(text)

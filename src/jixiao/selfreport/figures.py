@@ -9,7 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jixiao.engine import Scorecard
+from jixiao.cell_ids import grid_id
+from jixiao.engine import Scorecard, computed_cells
+
+SCORE_KINDS = frozenset({"score", "level1", "level2", "total"})  # shown as 得分, two decimals
 from jixiao.expr import FormulaError
 from jixiao.framework.model import Framework
 from jixiao.selfreport.definition import PLACEHOLDER, ReportDefinition
@@ -50,6 +53,7 @@ class Figures:
     values: dict[str, Any]
     ratios: set[str]
     placeholder: str
+    scores: frozenset[str] = frozenset()  # indicator scores, their subtotals and the total
 
     def default_format(self, name: str) -> str:
         field = self.framework.fields.get(name)
@@ -58,7 +62,7 @@ class Figures:
                     "score": "score"}.get(field.type, "text")
         if name in self.ratios:
             return "pct"
-        if name.startswith(("score.", "level1.", "level2.")) or name == "total":
+        if name in self.scores:
             return "score"
         return "amount" if is_number(self.values.get(name)) else "text"
 
@@ -96,7 +100,8 @@ def figures(framework: Framework, card: Scorecard, definition: ReportDefinition)
         except FormulaError as exc:
             values[d.id] = exc.code
     ratios = {m.id for m in framework.measures if m.is_ratio}
-    ratios |= {f"{r.id}_{c.id}" for s in framework.form.sheets for t in s.tables for c in t.columns if c.computed
+    ratios |= {grid_id(r.id, c.id) for s in framework.form.sheets for t in s.tables for c in t.columns if c.computed
                for r in t.rows}
     ratios |= {d.id for d in definition.derived if d.is_ratio}
-    return Figures(framework, values, ratios, definition.placeholder)
+    scores = frozenset(c.id for c in computed_cells(framework) if c.kind in SCORE_KINDS)
+    return Figures(framework, values, ratios, definition.placeholder, scores)
