@@ -110,7 +110,9 @@ class IndicatorScore:
 
 
 @dataclass
-class CheckResult:
+class AuditResult:
+    """One 审核 row's outcome (the checker's verdict on a file is `checker.result.CheckResult`)."""
+
     id: str
     level: str
     message: str
@@ -127,18 +129,18 @@ class Scorecard:
     level2: dict[str, float]
     total: float
     grade: str
-    checks: list[CheckResult]
+    checks: list[AuditResult]
     values: dict[str, Any] = field(repr=False, default_factory=dict)  # every input and computed cell
 
     def indicator(self, iid: str) -> IndicatorScore:
         return next(i for i in self.indicators if i.id == iid)
 
     @property
-    def errors(self) -> list[CheckResult]:
+    def errors(self) -> list[AuditResult]:
         return [c for c in self.checks if not c.passed and c.level == ERROR]
 
     @property
-    def warnings(self) -> list[CheckResult]:
+    def warnings(self) -> list[AuditResult]:
         return [c for c in self.checks if not c.passed and c.level == WARNING]
 
 
@@ -165,7 +167,7 @@ def score(framework: Framework, inputs: Mapping[str, Any]) -> Scorecard:
         for ind in framework.indicators
     ]
     checks = [
-        CheckResult(c.id, c.level, c.message, values[check_id(c.id)] == PASSED, values[detail_id(c.id)])
+        AuditResult(c.id, c.level, c.message, values[check_id(c.id)] == PASSED, values[detail_id(c.id)])
         for c in framework.checks
     ]
     return Scorecard(
