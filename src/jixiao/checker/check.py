@@ -30,7 +30,7 @@ from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.layout import layout_for
 from jixiao.layout import meta_sheet
-from jixiao.layout.meta_sheet import absolute_ref, layout_digest
+from jixiao.layout.model import absolute_ref, layout_digest
 from jixiao.layout.names import GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, computed_names
 
 Position = tuple[str, str]  # (sheet, coordinate)
@@ -190,7 +190,12 @@ class _Check:
                 pos[cid] = book.defined_names[name]
         wanted = list(fw.fields) + list(names)
         missing = [i for i in wanted if i not in pos]
-        self.unmoved = not missing and meta.get("layout_digest") == layout_digest(pos)
+        template_layout = layout_for(fw)
+        # the usual case costs a dict comparison: the digest of the layout's own positions is
+        # computed once per framework, not once per file
+        self.unmoved = not missing and (
+            meta.get("layout_digest") == template_layout.digest if pos == template_layout.positions
+            else meta.get("layout_digest") == layout_digest(pos))
         if self.unmoved:
             return pos  # the usual case: every cell where the template put it
         template = _metadata_map(book) or layout_for(fw).positions

@@ -8,13 +8,11 @@ the add-in's)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from jixiao import __version__
 from jixiao.framework.model import Framework
-from jixiao.layout.model import PLAIN, Layout, SheetLayout, quote_sheet
+from jixiao.layout.model import PLAIN, Layout, SheetLayout, absolute_ref, layout_digest  # noqa: F401
 from jixiao.layout.names import META_SHEET, TEMPLATE_ID, computed_names
 
 HEAD_KEYS = ("template_id", "framework_id", "framework_version", "framework_digest", "generator",
@@ -28,18 +26,6 @@ MAP_LIMIT = 10_000  # rows read at most when looking for the end of the cell map
 Position = tuple[str, str]
 
 
-def layout_digest(positions: dict[str, Position]) -> str:
-    """sha256 of where every input and computed cell is: equal digests, unchanged layout."""
-    text = json.dumps({i: absolute_ref(*p) for i, p in positions.items()}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def absolute_ref(sheet: str, coord: str) -> str:
-    """'Sheet'!$C$5, the sheet name always quoted."""
-    col = coord.rstrip("0123456789")
-    return f"{quote_sheet(sheet)}!${col}${coord[len(col):]}"
-
-
 # --------------------------------------------------------------------------- writing
 
 def metadata_sheet(fw: Framework, layout: Layout) -> SheetLayout:
@@ -47,7 +33,7 @@ def metadata_sheet(fw: Framework, layout: Layout) -> SheetLayout:
     sheet = SheetLayout(META_SHEET, hidden=True, styled=False)
     head = {"template_id": TEMPLATE_ID, "framework_id": fw.id, "framework_version": fw.version,
             "framework_digest": fw.digest, "generator": "jixiao", "generator_version": __version__,
-            "layout_digest": layout_digest(layout.positions)}
+            "layout_digest": layout.digest}
     for row, key in enumerate(HEAD_KEYS, 1):
         sheet.put(row, 1, key, kind=PLAIN)
         sheet.put(row, 2, head[key], kind=PLAIN)

@@ -9,6 +9,8 @@ self-report) asks the Layout, built once per framework."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -36,6 +38,18 @@ def column_letters(col: int) -> str:
 def quote_sheet(name: str) -> str:
     """A sheet name as a formula writes it: always quoted, inner apostrophes doubled."""
     return "'" + name.replace("'", "''") + "'"
+
+
+def absolute_ref(sheet: str, coord: str) -> str:
+    """'Sheet'!$C$5, the sheet name always quoted."""
+    col = coord.rstrip("0123456789")
+    return f"{quote_sheet(sheet)}!${col}${coord[len(col):]}"
+
+
+def layout_digest(positions: dict[str, tuple[str, str]]) -> str:
+    """sha256 of where every input and computed cell is: equal digests, unchanged layout."""
+    text = json.dumps({i: absolute_ref(*p) for i, p in positions.items()}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -188,6 +202,11 @@ class Layout:
     def positions(self) -> dict[str, tuple[str, str]]:
         """id → (sheet, coordinate) of every input and computed cell."""
         return {i: p.position for i, p in {**self.inputs, **self.computed}.items()}
+
+    @cached_property
+    def digest(self) -> str:
+        """The layout digest the metadata sheet records for these positions."""
+        return layout_digest(self.positions)
 
     @cached_property
     def row_labels(self) -> dict[tuple[str, str], str]:
