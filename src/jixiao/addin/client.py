@@ -35,7 +35,7 @@ def client_version() -> str:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         raise ClientMissing(f"未安装 {DISTRIBUTION}（xlwings 的 JavaScript 客户端随它发布）："
-                            f"pip install \"jixiao[addin]\"") from None
+                            f"pip install \"jixiao[server]\"") from None
 
 
 def client_dir() -> Path:
@@ -45,7 +45,7 @@ def client_dir() -> Path:
     if not (low <= _version_tuple(version)[:2] < high):
         raise ClientMissing(f"{DISTRIBUTION} {version} 未经测试：服务器加载项使用 {DISTRIBUTION} "
                             f">={'.'.join(map(str, low))},<{'.'.join(map(str, high))} 中的 JavaScript 客户端"
-                            f"（pip install \"jixiao[addin]\"）")
+                            f"（pip install \"jixiao[server]\"）")
     dist = metadata.distribution(DISTRIBUTION)
     entry = next((f for f in dist.files or () if str(f).replace("\\", "/").endswith("static/js/" + ENTRY)), None)
     if entry is None:

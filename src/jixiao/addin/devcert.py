@@ -34,7 +34,7 @@ def create(folder: str | Path, hosts: tuple[str, ...] = (), days: int = 825, ove
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
     except ImportError:
-        raise RuntimeError("生成证书需要 cryptography：pip install \"jixiao[addin]\"") from None
+        raise RuntimeError("生成证书需要 cryptography：pip install \"jixiao[server]\"") from None
     if not 1 <= days <= 825:  # 825 days: the longest validity macOS accepts for a TLS server certificate
         raise ValueError(f"有效天数应在 1 到 825 之间：{days}")
     out = Path(folder)

@@ -38,7 +38,7 @@ REQUEST_TIMEOUT = 300  # seconds the client waits for an action
 # xlwings' remote engine sends alerts and macro calls to its *active* book: one request at a time
 _ONE_AT_A_TIME = threading.Lock()
 
-MISSING = ("服务器加载项需要 fastapi 和 uvicorn：pip install \"jixiao[addin]\"")
+MISSING = ("服务器加载项需要 fastapi 和 uvicorn：pip install \"jixiao[server]\"")
 
 
 def manifest_xml(base_url: str = DEFAULT_BASE_URL) -> str:
