@@ -50,7 +50,7 @@ from pathlib import Path
 from jixiao.importer.sources import walk
 from jixiao.importer.sources.headers import decode_words, part_filename, raw_header, unfold
 from jixiao.importer.sources.items import (
-    IMAGE_EXTS, SPREADSHEET_EXTS, Ctx, Item, SourceProblem, basename, ext_of, guard, is_junk, os_error,
+    IMAGE_EXTS, SPREADSHEET_EXTS, Ctx, Item, SourceProblem, basename, ext_of, guard, is_junk,
 )
 from jixiao.names import display_name
 
@@ -64,7 +64,7 @@ def is_maildir(path: Path) -> bool:
 def expand_maildir(path: Path, display: str, ctx: Ctx) -> Iterator[Item]:
     sub = walk.enter_dir(path, ctx)
     if sub is None:
-        yield SourceProblem(display, "符号链接形成循环，已跳过")
+        yield SourceProblem(display, walk.LINK_LOOP)
         return
     produced = False
     for folder in ("cur", "new"):
@@ -73,7 +73,7 @@ def expand_maildir(path: Path, display: str, ctx: Ctx) -> Iterator[Item]:
             entries = walk.scandir_sorted(path / folder)
         except OSError as exc:
             produced = True
-            yield SourceProblem(folder_display, f"无法读取文件夹：{os_error(exc)}")
+            yield walk.unreadable_folder(folder_display, exc)
             continue
         for entry in entries:
             if is_junk(entry.name) or not entry.is_file():
@@ -88,7 +88,7 @@ def expand_maildir(path: Path, display: str, ctx: Ctx) -> Iterator[Item]:
     try:
         rest = walk.scandir_sorted(path)
     except OSError as exc:
-        yield SourceProblem(display, f"无法读取文件夹：{os_error(exc)}")
+        yield walk.unreadable_folder(display, exc)
         return
     for entry in rest:
         child = os.path.join(display, display_name(entry.name))
@@ -157,8 +157,9 @@ def expand_mbox_bytes(source: str, data: bytes, ctx: Ctx) -> Iterator[Item]:
 
 def expand_mail_bytes(source: str, data: bytes, ctx: Ctx) -> Iterator[Item]:
     """One email that is an input of its own (a file, an mbox message, an .eml attachment)."""
-    if ctx.mail_depth >= ctx.limits.max_mail_depth:
-        yield SourceProblem(source, f"邮件嵌套超过 {ctx.limits.max_mail_depth} 层，未展开")
+    too_deep = _too_deep(source, ctx)
+    if too_deep:
+        yield too_deep
         return
     try:
         msg = email.message_from_bytes(data, policy=email.policy.default)
@@ -168,7 +169,7 @@ def expand_mail_bytes(source: str, data: bytes, ctx: Ctx) -> Iterator[Item]:
     if not msg.keys():
         yield SourceProblem(source, "不是有效的邮件（找不到邮件头），无法读取")
         return
-    sub = replace(ctx, received=ctx.received or _mail_date(msg), mail_depth=ctx.mail_depth + 1)
+    sub = _inside(msg, ctx)
     produced = False
     for item in _walk_part(msg, source, sub):
         produced = True
@@ -177,6 +178,18 @@ def expand_mail_bytes(source: str, data: bytes, ctx: Ctx) -> Iterator[Item]:
         defects = _defect_names(msg)
         hint = f"（邮件格式有误：{defects}）" if defects else ""
         yield SourceProblem(source, f"邮件中没有附件{hint}（正文中的图片不算）")
+
+
+def _too_deep(source: str, ctx: Ctx) -> SourceProblem | None:
+    if ctx.mail_depth >= ctx.limits.max_mail_depth:
+        return SourceProblem(source, f"邮件嵌套超过 {ctx.limits.max_mail_depth} 层，未展开")
+    return None
+
+
+def _inside(msg: Message, ctx: Ctx) -> Ctx:
+    """The context for what ``msg`` holds: one level deeper; received when the outermost mail
+    with a Date was."""
+    return replace(ctx, received=ctx.received or _mail_date(msg), mail_depth=ctx.mail_depth + 1)
 
 
 def _defect_names(msg: Message) -> str:
@@ -206,11 +219,11 @@ def _walk_part(part: Message, source: str, ctx: Ctx) -> Iterator[Item]:
                 continue
             inner_source = (f"{source} → 附件 {basename(label)}" if label
                             else f"{source} → 转发的邮件「{_subject(inner)}」")
-            if ctx.mail_depth >= ctx.limits.max_mail_depth:
-                yield SourceProblem(inner_source, f"邮件嵌套超过 {ctx.limits.max_mail_depth} 层，未展开")
+            too_deep = _too_deep(inner_source, ctx)
+            if too_deep:
+                yield too_deep
                 continue
-            sub = replace(ctx, received=ctx.received or _mail_date(inner), mail_depth=ctx.mail_depth + 1)
-            yield from guard(inner_source, _walk_part(inner, inner_source, sub))
+            yield from guard(inner_source, _walk_part(inner, inner_source, _inside(inner, ctx)))
     elif part.is_multipart():
         for child in part.get_payload():
             if isinstance(child, Message):

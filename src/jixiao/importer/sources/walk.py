@@ -113,6 +113,13 @@ def scandir_sorted(path: Path) -> list[os.DirEntry[str]]:
         return sorted(it, key=lambda e: e.name)
 
 
+LINK_LOOP = "符号链接形成循环，已跳过"
+
+
+def unreadable_folder(display: str, exc: OSError) -> SourceProblem:
+    return SourceProblem(display, f"无法读取文件夹：{os_error(exc)}")
+
+
 def enter_dir(path: Path, ctx: Ctx) -> Ctx | None:
     """The context for walking ``path``, or None when it is a symlink loop."""
     real = os.path.realpath(path)
@@ -124,12 +131,12 @@ def enter_dir(path: Path, ctx: Ctx) -> Ctx | None:
 def _expand_dir(path: Path, display: str, ctx: Ctx, *, explicit: bool) -> Iterator[Item]:
     sub = enter_dir(path, ctx)
     if sub is None:
-        yield SourceProblem(display, "符号链接形成循环，已跳过")
+        yield SourceProblem(display, LINK_LOOP)
         return
     try:
         entries = scandir_sorted(path)
     except OSError as exc:
-        yield SourceProblem(display, f"无法读取文件夹：{os_error(exc)}")
+        yield unreadable_folder(display, exc)
         return
     produced = False
     for entry in entries:

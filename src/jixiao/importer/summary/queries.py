@@ -14,6 +14,7 @@ from jixiao.importer.db import MessageRow, Receipt, ScoreRow, Submission
 
 PROBLEM_STATUS = "无法取得文件"  # a receipt whose source yielded no file
 PASSED = (ACCEPTED, WARNED)
+FAILED = (REJECTED, UNREADABLE)  # the submissions of 未通过文件
 FULL_EPS = 1e-6  # a score this close to the points is at full points
 
 
@@ -62,10 +63,10 @@ def failed_rows(conn: Any) -> list[dict]:
     subs = conn.execute(
         select(Submission.id, Submission.original_name, Submission.unit_name, Submission.year, Submission.status,
                Submission.received_at, Submission.superseded_by)
-        .where(Submission.status.in_((REJECTED, UNREADABLE)))
+        .where(Submission.status.in_(FAILED))
         .order_by(Submission.received_at, Submission.id)
     ).all()
-    failing = and_(Submission.id == Receipt.submission_id, Submission.status.in_((REJECTED, UNREADABLE)))
+    failing = and_(Submission.id == Receipt.submission_id, Submission.status.in_(FAILED))
     sources: dict[int, list[str]] = defaultdict(list)
     for sid, source in conn.execute(select(Receipt.submission_id, Receipt.source).join(Submission, failing)
                                     .order_by(Receipt.id)):
@@ -75,7 +76,7 @@ def failed_rows(conn: Any) -> list[dict]:
     for sid, text, sheet, cell in conn.execute(
             select(MessageRow.submission_id, MessageRow.text, MessageRow.sheet, MessageRow.cell)
             .join(Submission, and_(Submission.id == MessageRow.submission_id,
-                                   Submission.status.in_((REJECTED, UNREADABLE))))
+                                   Submission.status.in_(FAILED)))
             .where(MessageRow.level == ERROR).order_by(MessageRow.submission_id, MessageRow.seq)):
         where = _where(sheet, cell)
         reasons[sid].append(f"{where}：{text}" if where else text)

@@ -140,39 +140,33 @@ def write_charts(wb: Workbook, years: list[int], ranked: list, agg: dict, indica
         return
 
     anchor = get_column_letter(ny + 3)
-    bands = BarChart()
-    bands.type = "col"
-    bands.grouping = "clustered"
-    bands.title = "总得分分布"
-    bands.x_axis.title = "分数段"
-    bands.y_axis.title = "单位数"
+    bands = _bar_chart(ws, "col", "总得分分布", "分数段", "单位数", band_head, band_last, ny)
     bands.y_axis.majorGridlines = None
-    bands.add_data(Reference(ws, min_col=2, max_col=1 + ny, min_row=band_head, max_row=band_last),
-                   titles_from_data=True)
-    bands.set_categories(Reference(ws, min_col=1, min_row=band_head + 1, max_row=band_last))
     bands.width, bands.height = 18, 9
-    _show_axes(bands)
     ws.add_chart(bands, f"{anchor}1")
 
-    lost = BarChart()
-    lost.type = "bar"
-    lost.grouping = "clustered"
-    lost.title = "各指标平均失分"
-    lost.x_axis.title = "指标"
-    lost.y_axis.title = "平均失分（分）"
+    lost = _bar_chart(ws, "bar", "各指标平均失分", "指标", "平均失分（分）", lost_head, lost_last, ny)
     lost.x_axis.scaling.orientation = "maxMin"  # framework order from the top down
-    lost.add_data(Reference(ws, min_col=2, max_col=1 + ny, min_row=lost_head, max_row=lost_last),
-                  titles_from_data=True)
-    lost.set_categories(Reference(ws, min_col=1, min_row=lost_head + 1, max_row=lost_last))
     lost.width, lost.height = 18, max(10, 0.75 * len(indicators) * max(1, ny) ** 0.5)
-    _show_axes(lost)
     ws.add_chart(lost, f"{anchor}20")
 
 
-def _show_axes(chart: BarChart) -> None:
+def _bar_chart(ws: Any, kind: str, title: str, x_title: str, y_title: str, head: int, last: int,
+               series: int) -> BarChart:
+    """A clustered bar chart over the table in rows ``head`` (series titles) to ``last``:
+    categories in column A, one series per column after it."""
+    chart = BarChart()
+    chart.type = kind
+    chart.grouping = "clustered"
+    chart.title = title
+    chart.x_axis.title = x_title
+    chart.y_axis.title = y_title
+    chart.add_data(Reference(ws, min_col=2, max_col=1 + series, min_row=head, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=head + 1, max_row=last))
     # openpyxl >= 3.1 marks axes deleted by default; Excel then draws none
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    return chart
 
 
 def write_failed(wb: Workbook, failed: list[dict]) -> int:
