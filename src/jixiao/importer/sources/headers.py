@@ -16,6 +16,13 @@ fragments joined at the byte level before decoding, undeclared bytes decoded as 
 GB18030); the hand result is used when it decodes cleanly, the stdlib result otherwise.
 Names are reduced to their last path component by the caller (some clients send
 ``C:\\Users\\...\\表.xlsx``).
+
+Of the stdlib, what does the job as the mail clients need is used: `email.utils.decode_rfc2231`
+splits a ``charset'language'value``, `urllib.parse.unquote_to_bytes` undoes its percent
+escapes.  `email.header.decode_header` was tried for `decode_words` and not taken: it turns
+non-ASCII text beside an encoded word (``前缀 =?utf-8?B?6KGo?=``, or raw GBK bytes) into
+``\\uXXXX`` escapes, and refuses a base64 word one character too long, which the hand decoder
+reads.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import email.utils
 import re
 from email.message import Message
 from urllib.parse import unquote_to_bytes
@@ -162,10 +170,9 @@ def _param(params: list[tuple[str, str]], key: str) -> str | None:
 
 
 def _split_2231(text: str) -> tuple[str | None, str]:
-    if text.count("'") >= 2:
-        charset, _lang, rest = text.split("'", 2)
-        return charset or None, rest
-    return None, text
+    """``charset'language'value`` -> (charset, value); the value stays percent-encoded."""
+    charset, _language, rest = email.utils.decode_rfc2231(text)
+    return charset or None, rest
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?(.*?)\?=")
