@@ -43,7 +43,7 @@ def summary_10k(tmp: Path) -> float:
     from sqlalchemy.orm import Session
 
     from jixiao.framework.loader import load_framework
-    from jixiao.importer.db import IndicatorScore, Submission, make_engine
+    from jixiao.importer.db import ScoreRow, Submission, make_engine
     from jixiao.importer.schema import upgrade
     from jixiao.importer.summary import write_summary
 
@@ -65,7 +65,7 @@ def summary_10k(tmp: Path) -> float:
                      "archive_path": "x", "is_current": True})
     with Session(engine) as s, s.begin():
         s.execute(insert(Submission), subs)
-        s.execute(insert(IndicatorScore), scores)
+        s.execute(insert(ScoreRow), scores)
     return timed(lambda: write_summary(engine, tmp / "big.xlsx", fw))
 
 

@@ -44,7 +44,7 @@ from sqlalchemy.pool import NullPool
 from jixiao.data import load_data
 from jixiao.engine import score
 from jixiao.framework.loader import load_framework
-from jixiao.importer.db import IndicatorScore, InputValue, Message, Receipt, Submission, archive_root, make_engine
+from jixiao.importer.db import InputValue, MessageRow, Receipt, ScoreRow, Submission, archive_root, make_engine
 from jixiao.importer.run import ImportStats, _write_one, import_paths
 from jixiao.importer.sources import Candidate, SourceProblem, iter_sources
 from jixiao.samples import sample_path
@@ -253,8 +253,8 @@ def dump(db: Db) -> dict[str, Any]:
                       for r in s.scalars(select(InputValue))}
             scores = {(by_id[r.submission_id], r.indicator_id): (r.name, r.points, r.workbook_score,
                                                                   r.recomputed_score, r.explanation)
-                      for r in s.scalars(select(IndicatorScore))}
-            message_rows = s.scalars(select(Message)).all()
+                      for r in s.scalars(select(ScoreRow))}
+            message_rows = s.scalars(select(MessageRow)).all()
             messages = {(by_id[m.submission_id], m.seq): (m.level, m.code, m.text, m.sheet, m.cell, m.field)
                         for m in message_rows}
             assert len(messages) == len(message_rows), "(submission, seq) of messages not unique"
@@ -638,7 +638,12 @@ class Dying:
     def write(self, data):
         self.f.write(data[: len(data) // 2]); self.f.flush()
         os.kill(os.getpid(), signal.SIGKILL)
-archive.os.fdopen = lambda fd, mode: Dying(real(fd, mode))
+# os.fdopen is the os module's: die only in the archive's own write (the framework cache, say,
+# writes through it too when its entry is missing)
+def fdopen(fd, mode):
+    f = real(fd, mode)
+    return Dying(f) if archive.INCOMING in os.readlink(f"/proc/self/fd/{fd}") else f
+archive.os.fdopen = fdopen
 from jixiao.importer.run import import_paths
 import_paths(sys.argv[2:], sys.argv[1], jobs=1)
 """

@@ -170,6 +170,14 @@ NAME_CASES = {
             base64.b64encode(FUTIAN.encode("gbk")[:5]).decode(),
             base64.b64encode(FUTIAN.encode("gbk")[5:]).decode()),
         None, FUTIAN),
+    # raw 8-bit text beside an encoded word (email.header.decode_header: \uXXXX escapes)
+    "2047-beside-raw-text": (
+        f'attachment; filename="{raw8("龙岗区", "utf-8")}{b_word("UTF-8", "人事服务中心（定稿）.xlsx")}"', None, LONGGANG),
+    "2047-beside-raw-GBK": (f'attachment; filename="{raw8("龙岗区")}{b_word("GBK", LONGGANG[3:])}"', None, LONGGANG),
+    # a base64 word one character too long (email.header.decode_header: HeaderParseError)
+    "2047-B-one-character-too-long": (
+        'attachment; filename="=?UTF-8?B?{}A?="'.format(base64.b64encode("自评表1.xlsx".encode()).decode()),
+        None, "自评表1.xlsx"),
     # RFC 2231
     "2231-GBK": (f"attachment; filename*=GBK''{urllib.parse.quote(FUTIAN.encode('gbk'))}", None, FUTIAN),
     "2231-UTF-8": (f"attachment; filename*=UTF-8''{urllib.parse.quote(LONGGANG.encode('utf-8'))}", None, LONGGANG),

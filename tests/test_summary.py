@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from jixiao.framework.loader import load_framework
-from jixiao.importer.db import IndicatorScore, Message, Receipt, Submission, make_engine
+from jixiao.importer.db import MessageRow, Receipt, ScoreRow, Submission, make_engine
 from jixiao.importer.schema import upgrade
 from jixiao.importer.summary import BANDS, write_summary
 
@@ -47,13 +47,13 @@ class _Db:
             s.execute(insert(Receipt).values(source=source or f"inbox/{self.n}.eml", original_name=name or "x.xlsx",
                                              sha256=f"{self.n:064x}", submission_id=sid))
             if status != "unreadable":
-                s.execute(insert(IndicatorScore), [
+                s.execute(insert(ScoreRow), [
                     {"submission_id": sid, "indicator_id": i.id, "name": i.name, "points": i.points,
                      "workbook_score": i.points - losses.get(i.id, 0),
                      "recomputed_score": i.points - losses.get(i.id, 0), "explanation": ""}
                     for i in FW.indicators])
             if messages:
-                s.execute(insert(Message), [
+                s.execute(insert(MessageRow), [
                     {"submission_id": sid, "seq": n, "level": lvl, "code": "c", "text": text, "sheet": sh, "cell": ce}
                     for n, (lvl, text, sh, ce) in enumerate(messages)])
         return sid
@@ -174,6 +174,25 @@ def test_ranking_with_ties(book) -> None:
         (2021, 5, HYPER, 70),
     ]
     assert ws.freeze_panes == "A2"
+
+
+def test_ranks_and_bands_follow_excel_round_not_python_round(tmp_path: Path) -> None:
+    """94.785 shows as 94.79 in Excel (ROUND half away from zero on 15 digits) but Python's
+    round(94.785, 2) is 94.78 (the double is 94.78499...); likewise 59.995 -> 60.00 vs 59.99."""
+    assert round(94.785, 2) != 94.79 and round(59.995, 2) < 60  # the premise: Python differs
+    db = _Db(tmp_path / "j.db")
+    db.sub("甲单位", 2021, 94.785)
+    db.sub("乙单位", 2021, 94.79)
+    db.sub("丙单位", 2021, 94.78)
+    db.sub("丁单位", 2021, 59.995)
+    out = tmp_path / "汇总表.xlsx"
+    write_summary(db.engine, out, FW)
+    wb = load_workbook(out)
+    assert [(r[1], r[2]) for r in _rows(wb["排名"], 2)] == [
+        (1, "乙单位"), (1, "甲单位"), (3, "丙单位"), (4, "丁单位"),
+    ]
+    bands = {r[0]: r[1] for r in _rows(wb["图表"])[2:2 + len(BANDS)]}
+    assert bands["60–70分"] == 1 and bands["60分以下"] == 0 and bands["90–95分"] == 3
 
 
 def test_indicator_statistics(book) -> None:
@@ -324,7 +343,7 @@ def test_ten_thousand_submissions(tmp_path: Path) -> None:
                      "grade": _grade(total), "errors": 0, "warnings": 0, "archive_path": "x", "is_current": True})
     with Session(engine) as s, s.begin():
         s.execute(insert(Submission), subs)
-        s.execute(insert(IndicatorScore), scores)
+        s.execute(insert(ScoreRow), scores)
     out = tmp_path / "big.xlsx"
     stats = write_summary(engine, out, FW)
     assert stats.submissions == n and stats.ranked == n

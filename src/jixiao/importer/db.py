@@ -83,7 +83,10 @@ class InputValue(Base):
     value_text: Mapped[str | None] = mapped_column(Text)
 
 
-class IndicatorScore(Base):
+class ScoreRow(Base):
+    """One indicator of a submission: the workbook's score and the recomputed one (the engine's
+    `IndicatorScore`, stored)."""
+
     __tablename__ = "indicator_scores"
 
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
@@ -95,7 +98,9 @@ class IndicatorScore(Base):
     explanation: Mapped[str] = mapped_column(Text)
 
 
-class Message(Base):
+class MessageRow(Base):
+    """One 错误/警告 of a submission's check (the checker's `Message`, stored)."""
+
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

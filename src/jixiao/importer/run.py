@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from jixiao.checker.result import ACCEPTED, REJECTED, UNREADABLE, WARNED, CheckResult
 from jixiao.importer import archive, currency
-from jixiao.importer.db import IndicatorScore, InputValue, Message, Receipt, Submission, archive_root, make_engine
+from jixiao.importer.db import InputValue, MessageRow, Receipt, ScoreRow, Submission, archive_root, make_engine
 from jixiao.importer.pool import CheckPool, WorkerDied
 from jixiao.importer.schema import receipt_key, upgrade
 from jixiao.importer.sources import Candidate, SourceProblem, iter_sources
@@ -129,7 +129,7 @@ class _Children:
     """Inputs, scores and messages of several files, inserted together (one executemany per
     table) at the end of the transaction."""
 
-    TABLES = ((InputValue.__table__, "inputs"), (IndicatorScore.__table__, "scores"), (Message.__table__, "messages"),
+    TABLES = ((InputValue.__table__, "inputs"), (ScoreRow.__table__, "scores"), (MessageRow.__table__, "messages"),
               (Receipt.__table__, "receipts"))
 
     def __init__(self) -> None:
