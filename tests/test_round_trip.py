@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from jixiao.checker.check import check_file
 from jixiao.checker.result import WARNING, CheckResult
-from jixiao.checker.workbook_xml import NS, _positioned, is_date_format
+from jixiao.xlsx.reader import NS, _positioned, is_date_format
 from jixiao.checks import ERROR as CHECK_ERROR
 from jixiao.engine import check_id, evaluate
 from jixiao.verify.libreoffice_recalc import recalculate

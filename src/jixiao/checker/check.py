@@ -16,10 +16,9 @@ from typing import Any
 from jixiao import __version__
 from jixiao.checker.normalize import Invalid, normalise
 from jixiao.checker.result import ACCEPTED, ERROR, NOTE, UNREADABLE, WARNING, CheckResult, IndicatorCheck
-from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
-from jixiao.checker.workbook_xml import (
-    SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
-)
+from jixiao.xlsx.reader import SHARED, RawWorkbook, WorkbookView, normalise_formula, read_workbook
+from jixiao.xlsx.refs import absolute_ref, parse_ref
+from jixiao.xlsx.safe import SafeXlsx, UnreadableWorkbook, open_xlsx
 from jixiao.expr import text_number
 from jixiao.names import clip, display_name
 from jixiao.numeric import same_cell_value, same_text
@@ -28,7 +27,7 @@ from jixiao.engine import check_id, computed_cells, evaluate, score_id, text_id
 from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.workbook.identity import (
-    GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, absolute_ref, computed_names, layout_digest,
+    GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, computed_names, layout_digest,
 )
 
 Position = tuple[str, str]  # (sheet, coordinate)

@@ -117,7 +117,7 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-from jixiao.checker.safety import NOT_REGULAR_FILE, is_special
+from jixiao.xlsx.safe import NOT_REGULAR_FILE, is_special
 from jixiao.names import display_name, is_clean, raw_name
 
 __all__ = [

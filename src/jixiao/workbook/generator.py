@@ -24,7 +24,7 @@ from jixiao.framework.model import LONGTEXT_LIMIT, Field, Framework, Table
 from jixiao.measures import ratio_reading
 from jixiao.workbook import print_layout as pl
 from jixiao.workbook import styles as st
-from jixiao.workbook.cached_values import save_with_cached_values
+from jixiao.xlsx.cached_values import save_with_cached_values
 from jixiao.workbook.identity import (  # noqa: F401  (re-exported for callers of the generator)
     CHECK_SHEET, GUIDE_SHEET, JUDGEMENT_SHEET, MEASURE_SHEET, META_SHEET, SCORE_SHEET, TEMPLATE_ID, computed_names,
     layout_digest,

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from jixiao.engine import computed_cells
 from jixiao.framework.model import Framework
+from jixiao.xlsx.refs import absolute_ref  # noqa: F401  (re-exported: the layout digest's spelling)
 
 TEMPLATE_ID = "jixiao-self-evaluation"
 META_SHEET = "_jixiao"
@@ -29,10 +30,3 @@ def layout_digest(positions: dict[str, tuple[str, str]]) -> str:
     """sha256 of where every input and computed cell is: equal digests, unchanged layout."""
     text = json.dumps({i: absolute_ref(*p) for i, p in positions.items()}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def absolute_ref(sheet: str, coord: str) -> str:
-    """'Sheet'!$C$5, the sheet name always quoted, as openpyxl's quote_sheetname does."""
-    quoted = "'" + sheet.replace("'", "''") + "'"
-    col = coord.rstrip("0123456789")
-    return f"{quoted}!${col}${coord[len(col):]}"

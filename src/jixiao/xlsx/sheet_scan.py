@@ -13,7 +13,7 @@ The scan is used only when the text is in the plain form Excel, WPS, LibreOffice
 write: UTF-8, SpreadsheetML as the one default namespace, no comments, CDATA or processing
 instructions, and every `<c` with `r="…"` as its first attribute (an `r`-less cell is
 positional, as Excel reads it: `scan_all` numbers them).  Anything else (`Plain` says) goes to
-the ElementTree reader in workbook_xml, which handles every form.
+the ElementTree reader in `reader`, which handles every form.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from __future__ import annotations
 import re
 import xml.parsers.expat
 from functools import lru_cache
+
+from jixiao.xlsx.refs import col_letter, col_number, coord_order
+from jixiao.xlsx.values import RawTuple
 
 MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -42,11 +45,7 @@ _SI = re.compile(rb"<si(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</si\s*>)", re.S)
 _PROTECTION = re.compile(rb"<sheetProtection(?=[\s/>])" + _ATTRS + rb"/?>", re.S)
 _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-_COORD = re.compile(r"([A-Z]{1,3})([0-9]+)")
-
-# (type attribute, <f> element or None, <v> text or None, inline string or None, style index s
-# or None); the f element as (its text or None, its t attribute)
-RawTuple = tuple[str, "tuple[str | None, str | None] | None", "str | None", "str | None", "str | None"]
+_COORD = re.compile(r"([A-Z]{1,3})([0-9]+)")  # an r attribute as the scan reads it: no "$"
 
 
 class Malformed(Exception):
@@ -234,28 +233,7 @@ def shared_text(inner: bytes | None) -> str:
 def _needles(wanted: frozenset[str]) -> list[tuple[str, bytes]]:
     """The wanted cells in row order with their search strings (the same for every file of a
     template version)."""
-    return [(c, b'<c r="%s"' % c.encode()) for c in sorted(wanted, key=_order)]
-
-
-def _order(coord: str) -> tuple[int, int]:
-    m = _COORD.fullmatch(coord)
-    return (int(m.group(2)), col_number(m.group(1))) if m else (0, 0)
-
-
-def col_number(letters: str) -> int:
-    """"A" → 1, "AA" → 27 (openpyxl has it too, but the check path does not import openpyxl)."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def col_letter(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return [(c, b'<c r="%s"' % c.encode()) for c in sorted(wanted, key=coord_order)]
 
 
 __all__ = ["Malformed", "RawTuple", "all_cells_have_r", "check_well_formed", "plain", "protected", "scan_all",
