@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from jixiao.framework.model import NO, TEXT_TYPES, YES, Field
 from jixiao.numeric import decimal15
-from jixiao.textformat import general_text
+from jixiao.textformat import plain_text as _num
 
 __all__ = ["Normalised", "Invalid", "normalise"]
 
@@ -84,15 +84,6 @@ _NO_WORDS = frozenset({NO, "n", "no", "无", "×", "✗", "✘", "false", "0"})
 
 
 # --------------------------------------------------------------------------- describing
-
-def _num(x: float) -> str:
-    """A number as a note shows it: 15 significant digits, no exponent, no trailing zeros."""
-    if x == 0:
-        return "0"
-    if not 1e-9 <= abs(x) < 1e21:
-        return general_text(x)
-    return format(decimal15(x).normalize(), "f")
-
 
 def _quote(text: str) -> str:
     return "“" + (text if len(text) <= 40 else text[:40] + "…") + "”"
