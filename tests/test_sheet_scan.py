@@ -60,7 +60,7 @@ def both_readers(x: Xlsx, monkeypatch: pytest.MonkeyPatch):
     data = x.to_bytes()
     scanned = read_workbook(open_xlsx_bytes(data, "a.xlsx"))
     with monkeypatch.context() as m:
-        m.setattr(sheet_scan, "plain", lambda raw, root=b"worksheet": False)
+        m.setattr(sheet_scan, "plain", lambda raw, root=b"worksheet", markup=None: False)
         parsed = read_workbook(open_xlsx_bytes(data, "a.xlsx"))
         parsed_cells = {n: s.cells for n, s in parsed.sheets.items()}
         parsed_named = {k: parsed.cell(*p) for k, p in parsed.defined_names.items()}

@@ -68,8 +68,8 @@ class SharedStrings:
                 self._items = []
             else:
                 raw = self._xlsx.read_xml(self.PART)
-                _well_formed(self._xlsx, self.PART, raw)
-                self._plain = sheet_scan.plain(raw, b"sst")
+                markup = _well_formed(self._xlsx, self.PART, raw)
+                self._plain = sheet_scan.plain(raw, b"sst", markup)
                 if self._plain:
                     self._items = sheet_scan.shared_strings(raw)
                 else:
@@ -112,9 +112,8 @@ class RawSheet:
     def _bytes(self) -> bytes:
         if self._raw is None:
             raw = self._xlsx.read_xml(self.part) if self.part in self._xlsx.names else b""
-            if raw:
-                _well_formed(self._xlsx, self.part, raw)
-            self._plain = bool(raw) and sheet_scan.plain(raw)
+            markup = _well_formed(self._xlsx, self.part, raw) if raw else None
+            self._plain = bool(raw) and sheet_scan.plain(raw, markup=markup)
             self._raw = raw
         return self._raw
 
@@ -157,8 +156,8 @@ class RawSheet:
         if cut < 0:
             return self.cells
         prefix = raw[:cut] + b"</sheetData></worksheet>"
-        _well_formed(self._xlsx, self.part, prefix)
-        return self._read_all(prefix, sheet_scan.plain(prefix))
+        markup = _well_formed(self._xlsx, self.part, prefix)
+        return self._read_all(prefix, sheet_scan.plain(prefix, markup=markup))
 
     def _load_all(self) -> dict[str, RawCell]:
         if self._all is None:
@@ -183,18 +182,20 @@ def _no_shared(index: str) -> str:  # pragma: no cover - only t="s" cells look s
     raise AssertionError(index)
 
 
-def _well_formed(xlsx: SafeXlsx, part: str, raw: bytes) -> None:
-    """The same refusals as `SafeXlsx.parse_xml`, without building the tree."""
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        xlsx.parse_xml(part, raw)  # defusedxml: refuses it as an XML bomb
-        return
+def _well_formed(xlsx: SafeXlsx, part: str, raw: bytes) -> bool:
+    """The same refusals as `SafeXlsx.parse_xml`, without building the tree; whether the text
+    has comments, CDATA or processing instructions (for `sheet_scan.plain`)."""
     try:
-        sheet_scan.check_well_formed(raw)
+        dtd, markup = sheet_scan.check_well_formed(raw)
     except sheet_scan.Malformed as exc:
         where = f"（第 {exc.line} 行第 {exc.column} 列）" if exc.line else ""
         raise UnreadableWorkbook(
             xlsx.path, "corrupt_xml",
             f"工作簿内部的 {part} 不是有效的 XML{where}，文件已损坏；请在 Excel 或 WPS 中打开后重新另存为 .xlsx") from None
+    if dtd:
+        xlsx.parse_xml(part, raw)  # defusedxml: refuses it as an XML bomb
+        raise AssertionError(f"{part}: a DTD not refused")  # pragma: no cover - forbid_dtd always refuses
+    return markup
 
 
 def _positioned(root: Any) -> dict[str, Any]:

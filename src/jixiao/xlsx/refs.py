@@ -85,8 +85,10 @@ def quote_sheetname(name: str, always: bool = False) -> str:
 
 def absolute_ref(sheet: str, cell: str) -> str:
     """'Sheet'!$C$5, the sheet name always quoted (the form the template's names use)."""
-    row, col = split_coord(cell)
-    return f"{quote_sheetname(sheet, always=True)}!${col_letter(col)}${row}"
+    m = COORD.fullmatch(cell.strip())  # (one match, not split + col_letter: a check spells ~450 of these)
+    if m is None:
+        raise ValueError(f"not a cell coordinate: {cell!r}")
+    return f"{quote_sheetname(sheet, always=True)}!${m.group(1)}${m.group(2)}"
 
 
 def parse_ref(text: str) -> tuple[str, str] | None:

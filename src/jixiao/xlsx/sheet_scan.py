@@ -30,9 +30,10 @@ MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ATTRS = rb"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*"
 # a cell whose r is its first attribute (the only form the targeted scan reads)
 _CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c\s*>)", re.S)
-# the shapes Excel, WPS and openpyxl write, decoded by one match (anything else: _decode)
+# the shapes Excel, WPS and openpyxl write ("<c .../>" or, by openpyxl's etree writer,
+# "<c ... />"), decoded by one match (anything else: _decode)
 _SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: s="([0-9]+)")?'
-                     rb"(?:/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t>([^<]*)</t></is>)?</c>)")
+                     rb"(?: ?/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t>([^<]*)</t></is>)?</c>)")
 # any cell or row start tag (the full, positional scan)
 _TOKEN = re.compile(rb"<(row|c)(?=[\s/>])" + _ATTRS + rb"(?:(/>)|>)", re.S)
 _CELL_END = re.compile(rb"</c\s*>")
@@ -56,16 +57,39 @@ class Malformed(Exception):
         self.line, self.column = line, column
 
 
-def check_well_formed(raw: bytes) -> None:
+class _Doctype(Exception):
+    pass
+
+
+def _stop_at_doctype(*_: object) -> None:
+    raise _Doctype  # before expat reads a single declaration of the DTD
+
+
+def check_well_formed(raw: bytes) -> tuple[bool, bool]:
+    """(has a DTD, has comments, CDATA or processing instructions), from one expat pass that
+    stops at a DTD (the caller refuses it); Malformed if not well-formed.  The second answer
+    is what `plain` would otherwise search the whole text for."""
     parser = xml.parsers.expat.ParserCreate()
+    seen: list[bool] = []
+
+    def markup(*_: object) -> None:
+        seen.append(True)
+
+    parser.StartDoctypeDeclHandler = _stop_at_doctype
+    parser.CommentHandler = parser.ProcessingInstructionHandler = parser.StartCdataSectionHandler = markup
     try:
         parser.Parse(raw, True)
+    except _Doctype:
+        return True, True
     except xml.parsers.expat.ExpatError as exc:
         raise Malformed(exc.lineno, exc.offset) from None
+    return False, bool(seen)
 
 
-def plain(raw: bytes, root: bytes = b"worksheet") -> bool:
-    """Whether the text is in the form the scan reads exactly (see the module docstring)."""
+def plain(raw: bytes, root: bytes = b"worksheet", markup: bool | None = None) -> bool:
+    """Whether the text is in the form the scan reads exactly (see the module docstring).
+    `markup`: whether it has comments, CDATA, a DTD or processing instructions, if already
+    known (`check_well_formed` says), so as not to search the text for them again."""
     head = raw[:200]
     if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in head:
         return False
@@ -77,8 +101,8 @@ def plain(raw: bytes, root: bytes = b"worksheet") -> bool:
         body_start = decl_end + 2
     else:
         body_start = 0
-    if b"<!" in raw or raw.find(b"<?", body_start) >= 0:  # comments, CDATA, a DTD; processing instructions
-        return False
+    if markup if markup is not None else (b"<!" in raw or raw.find(b"<?", body_start) >= 0):
+        return False  # comments, CDATA, a DTD; processing instructions
     start = raw.find(b"<", body_start)
     if raw[start + 1:start + 1 + len(root)] != root or raw.count(b'xmlns="') != 1:
         return False
