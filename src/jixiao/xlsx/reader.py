@@ -151,11 +151,15 @@ class RawSheet:
         """The cells of the first `rows` rows, reading only that much of the XML."""
         if self._all is not None or self.part not in self._xlsx.names:
             return self.cells
-        raw = self._raw if self._raw is not None else self._xlsx.read_xml(self.part)
-        cut = raw.find(f'<row r="{rows + 1}"'.encode())
-        if cut < 0:
+        needle = f'<row r="{rows + 1}"'.encode()
+        if self._raw is not None:
+            cut = self._raw.find(needle)
+            head = self._raw[:cut] if cut >= 0 else None
+        else:
+            head = self._xlsx.read_until(self.part, needle)  # inflates only that far
+        if head is None:
             return self.cells
-        prefix = raw[:cut] + b"</sheetData></worksheet>"
+        prefix = head + b"</sheetData></worksheet>"
         markup = _well_formed(self._xlsx, self.part, prefix)
         return self._read_all(prefix, sheet_scan.plain(prefix, markup=markup))
 

@@ -113,6 +113,26 @@ class SafeXlsx:
         raw = self._read[name] = read_member(self.path, self.data, info)
         return raw
 
+    def read_until(self, name: str, needle: bytes) -> bytes | None:
+        """The bytes of a part before the first `needle`, inflating no further than that (the
+        metadata a check needs stands at the top of a 150 KB sheet); None if the part has no
+        `needle`.  The size cap holds; the CRC, which needs the whole part, is checked only if
+        the whole part was read."""
+        raw = self._read.get(name)
+        if raw is not None:
+            cut = raw.find(needle)
+            return raw[:cut] if cut >= 0 else None
+        reader = HeadReader(self.path, self.data, self._infos[name])
+        searched = 0
+        while reader.more():
+            cut = reader.head.find(needle, searched)
+            if cut >= 0:
+                return reader.head[:cut]
+            searched = max(0, len(reader.head) - len(needle) + 1)
+        raw = self.read_xml(name)  # all of it after all: read it properly, CRC and all
+        cut = raw.find(needle)
+        return raw[:cut] if cut >= 0 else None
+
     def parse_xml(self, name: str, raw: bytes | None = None) -> Element:
         """One XML part as an ElementTree element, parsed by defusedxml: a DTD, entity
         declarations or external references are refused (kind "xml_bomb").  `raw`: the part's
