@@ -23,6 +23,7 @@ from decimal import Decimal
 from jixiao.framework.model import NO, TEXT_TYPES, YES, Field
 from jixiao.numeric import decimal15
 from jixiao.textformat import plain_text as _num
+from jixiao.xlsx.errors import ALL as _ERROR_VALUES
 
 __all__ = ["Normalised", "Invalid", "normalise"]
 
@@ -72,8 +73,6 @@ _UNIT = re.compile(r"\s*(万元|亿元|千元|元|万|亿|%|年度|年|分|人|�
 _MONEY = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000), "万": Decimal(10000),
           "亿元": Decimal(10**8), "亿": Decimal(10**8)}
 _COUNT_UNITS = frozenset("人名个项次件家户所台套辆处条份")
-_ERROR_VALUES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
-                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
 # What people type for “nothing”: never read as 0 or as empty, the unit must say which.
 _PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "n/a", "N/A", "NA", "null"})
 

@@ -97,7 +97,7 @@ def cell_type(value: Any, formula: str | None) -> str:
         return "b"
     if isinstance(value, float):
         return "n"
-    if isinstance(value, str) and value.startswith("#") and value.endswith(("!", "?", "A")):
+    if errors.is_error(value):
         return "e"
     return "str" if formula is not None else "s"
 
