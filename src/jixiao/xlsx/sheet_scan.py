@@ -241,7 +241,19 @@ def scan_all(raw: bytes) -> dict[str, RawTuple]:
 
 
 def protected(raw: bytes) -> bool:
-    return any(_attrs(m.group(1)).get(b"sheet") in (b"1", b"true") for m in _PROTECTION.finditer(raw))
+    # found by bytes.find (a long needle skips through the text), each hit matched in place:
+    # the regex searching on its own tries every "<" of the sheet
+    at = raw.find(b"<sheetProtection")
+    while at >= 0:
+        m = _PROTECTION.match(raw, at)
+        if m is not None:
+            if _attrs(m.group(1)).get(b"sheet") in (b"1", b"true"):
+                return True
+            at = m.end()
+        else:
+            at += 1
+        at = raw.find(b"<sheetProtection", at)
+    return False
 
 
 def shared_strings(raw: bytes) -> list[bytes | None]:
