@@ -177,13 +177,8 @@ class RawSheet:
         return {c: cell for c, cell in found if cell is not None}
 
     def _decode(self, raw: values.RawTuple, coord: str) -> RawCell | None:
-        if raw[0] == "s":
-            return values.decode(raw, lambda index: self._shared.get(index, self.name, coord, self.part), self._dates)
-        return values.decode(raw, _no_shared, self._dates)
-
-
-def _no_shared(index: str) -> str:  # pragma: no cover - only t="s" cells look strings up
-    raise AssertionError(index)
+        lookup = (lambda index: self._shared.get(index, self.name, coord, self.part)) if raw[0] == "s" else None
+        return values.decode(raw, lookup, self._dates)
 
 
 def _well_formed(xlsx: SafeXlsx, part: str, raw: bytes) -> bool:

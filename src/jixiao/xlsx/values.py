@@ -43,9 +43,10 @@ class RawCell:
 
 # --------------------------------------------------------------------------- reading
 
-def decode(raw: RawTuple, shared: Callable[[str], str], date_styles: frozenset[str] = frozenset()) -> RawCell | None:
+def decode(raw: RawTuple, shared: Callable[[str], str] | None,
+           date_styles: frozenset[str] = frozenset()) -> RawCell | None:
     """The cell of a raw tuple, or None for a cell with neither value nor formula; `shared`
-    looks up a shared string by its index text."""
+    looks up a shared string by its index text (needed only for a t="s" cell)."""
     t, f, text, inline, style = raw  # the style index: for telling dates from numbers
     formula = None
     if f is not None:
@@ -56,6 +57,8 @@ def decode(raw: RawTuple, shared: Callable[[str], str], date_styles: frozenset[s
     elif text is None or (text == "" and t != "str"):
         value = None
     elif t == "s":
+        if shared is None:
+            raise ValueError(f"a shared-string cell ({text!r}) without the shared strings")
         value = shared(text)
     elif t in ("str", "e"):
         value = text
