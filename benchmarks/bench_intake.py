@@ -70,7 +70,7 @@ def summary_10k(tmp: Path) -> float:
 
 
 def zip_bomb(tmp: Path) -> float:
-    from jixiao.checker.safety import UnreadableWorkbook, open_xlsx
+    from jixiao.xlsx.safe import UnreadableWorkbook, open_xlsx
 
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -93,7 +93,7 @@ def zip_bomb(tmp: Path) -> float:
 
 
 def xml_bomb(tmp: Path) -> float:
-    from jixiao.checker.safety import UnreadableWorkbook, open_xlsx
+    from jixiao.xlsx.safe import UnreadableWorkbook, open_xlsx
     import corpus
 
     x = corpus.built(corpus.GOOD)

@@ -47,8 +47,9 @@ from jixiao.addin.book_view import RESULT_SHEET, SheetGrid, from_grids, open_pay
 from jixiao.addin.desktop import ADDIN_FILE, ADDIN_MODULE, RIBBON_MACRO, build_xlam  # noqa: E402
 from jixiao.checker.check import check_book, check_file  # noqa: E402
 from jixiao.checker.result import ERROR, NOTE, REJECTED, WARNED, WARNING, CheckResult  # noqa: E402
-from jixiao.checker.safety import open_xlsx  # noqa: E402
-from jixiao.checker.workbook_xml import parse_ref, read_workbook  # noqa: E402
+from jixiao.xlsx.safe import open_xlsx  # noqa: E402
+from jixiao.xlsx.reader import read_workbook  # noqa: E402
+from jixiao.xlsx.refs import parse_ref  # noqa: E402
 from jixiao.cli import main  # noqa: E402
 from jixiao.data import load_data  # noqa: E402
 from jixiao.framework.loader import load_framework  # noqa: E402
@@ -301,7 +302,7 @@ def test_payload_opens_as_an_xlwings_book(payloads):
 
 def test_view_of_a_payload_marks_computed_cells_as_formulas(payloads, pos):
     from jixiao.addin.book_view import book_view
-    from jixiao.checker.workbook_xml import SHARED
+    from jixiao.xlsx.reader import SHARED
 
     with open_payload(copy.deepcopy(payloads["futian"])) as book:
         view = book_view(book)

@@ -38,8 +38,8 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # PolyForm Noncom
 import jixiao.addin.actions as addin_actions  # noqa: E402
 from jixiao.checker.check import check_file  # noqa: E402
 from jixiao.checker.result import ERROR, WARNING  # noqa: E402
-from jixiao.checker.workbook_xml import parse_ref  # noqa: E402
 from jixiao.layout.names import META_SHEET, RESULT_SHEET  # noqa: E402
+from jixiao.xlsx.refs import parse_ref  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 STANDIN = HERE / "addin_browser" / "office_standin.js"

@@ -1,4 +1,4 @@
-"""Tests for jixiao.workbook.cached_values.save_with_cached_values."""
+"""Tests for jixiao.xlsx.cached_values.save_with_cached_values."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from openpyxl.styles import Font
 from python_calamine import CalamineWorkbook
 
-from jixiao.workbook.cached_values import (
+from jixiao.xlsx.cached_values import (
     _rewrite_sheet_xml,
     _sheet_parts,
     save_with_cached_values,
@@ -205,7 +205,7 @@ def test_xml_shape_of_cached_cells(saved: bytes) -> None:
     ],
 )
 def test_value_encoding(value: object, expected: bytes) -> None:
-    from jixiao.workbook.cached_values import _encode
+    from jixiao.xlsx.cached_values import _encode
     from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
 
     xml = b'<sheetData><row r="1"><c r="A1"><f>X</f><v /></c></row></sheetData>'

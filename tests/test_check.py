@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from jixiao.checker.check import check_file
 from jixiao.checker.result import ERROR, NOTE, WARNING, CheckResult
-from jixiao.checker.safety import OLE2_SIGNATURE, open_xlsx
-from jixiao.checker.workbook_xml import read_workbook
+from jixiao.xlsx.safe import OLE2_SIGNATURE, open_xlsx
+from jixiao.xlsx.reader import read_workbook
 from jixiao.cli import main
 from jixiao.data import load_data
 from jixiao.framework.loader import load_framework

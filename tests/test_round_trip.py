@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from jixiao.checker.check import check_file
 from jixiao.checker.result import WARNING, CheckResult
-from jixiao.checker.workbook_xml import NS, _positioned, is_date_format
+from jixiao.xlsx.reader import NS, _positioned, is_date_format
+from jixiao.xlsx.refs import col_number
 from jixiao.checks import ERROR as CHECK_ERROR
 from jixiao.engine import check_id, evaluate
 from jixiao.verify.libreoffice_recalc import recalculate
@@ -103,13 +104,6 @@ _ROW = re.compile(r"<row\b[^>]*>")
 _CELL = re.compile(r'<c\b[^>]*?\br="([A-Z]+)([0-9]+)"[^>]*>')
 
 
-def _column(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def without_r(xml: str) -> str:
     """The sheet as a writer that omits the optional `r` writes it: a row's `r` dropped where
     it follows the previous row, a cell's where it follows the previous cell (kept after a gap,
@@ -131,7 +125,7 @@ def without_r(xml: str) -> str:
         for cell in _CELL.finditer(body):
             cells.append(body[pos:cell.start()])
             pos = cell.end()
-            c = _column(cell.group(1))
+            c = col_number(cell.group(1))
             tag = cell.group(0)
             if c == col + 1:
                 tag = re.sub(r'\sr="[A-Z]+[0-9]+"', "", tag, count=1)

@@ -1,4 +1,4 @@
-"""`checker.safety`: every kind of file a budget unit might email us is identified and refused
+"""`xlsx.safe`: every kind of file a budget unit might email us is identified and refused
 with one Chinese line, never a traceback; hostile zips and XML are refused before they cost
 anything.  All bad files are built here from a small valid openpyxl workbook."""
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from jixiao.checker.safety import (
+from jixiao.xlsx.safe import (
     MAX_MEMBERS,
     OLE2_SIGNATURE,
     SafeXlsx,
@@ -206,7 +206,7 @@ def test_text_starting_with_pk_is_not_taken_for_a_zip(tmp_path):
 
 
 def test_too_large_is_refused_before_reading(tmp_path, monkeypatch):
-    import jixiao.checker.safety as safety
+    import jixiao.xlsx.safe as safety
 
     monkeypatch.setattr(safety, "MAX_FILE_BYTES", 1000)
     refused(tmp_path, "大.xlsx", bytes(5000), "too_large", "文件过大")

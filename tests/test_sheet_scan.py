@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from jixiao.checker import sheet_scan
+from jixiao.xlsx import sheet_scan
 from jixiao.checker.check import check_file
-from jixiao.checker.safety import open_xlsx_bytes
-from jixiao.checker.workbook_xml import read_workbook
+from jixiao.xlsx.safe import open_xlsx_bytes
+from jixiao.xlsx.reader import read_workbook
 from jixiao.data import load_data
 from jixiao.framework.loader import load_framework
 from jixiao.samples import sample_path
@@ -60,7 +60,7 @@ def both_readers(x: Xlsx, monkeypatch: pytest.MonkeyPatch):
     data = x.to_bytes()
     scanned = read_workbook(open_xlsx_bytes(data, "a.xlsx"))
     with monkeypatch.context() as m:
-        m.setattr(sheet_scan, "plain", lambda raw, root=b"worksheet": False)
+        m.setattr(sheet_scan, "plain", lambda raw, root=b"worksheet", markup=None: False)
         parsed = read_workbook(open_xlsx_bytes(data, "a.xlsx"))
         parsed_cells = {n: s.cells for n, s in parsed.sheets.items()}
         parsed_named = {k: parsed.cell(*p) for k, p in parsed.defined_names.items()}
@@ -84,7 +84,7 @@ def test_scanner_reads_what_element_tree_reads(which: str, good: Xlsx, request: 
     # the raw form too (type, formula, value, inline string, style index), element by element
     from xml.etree import ElementTree
 
-    from jixiao.checker.workbook_xml import _element_tuple, _positioned
+    from jixiao.xlsx.reader import _element_tuple, _positioned
 
     for part in sheet_parts(x):
         raw = x.members[part]

@@ -1,12 +1,13 @@
-"""How Excel turns a number into text: the General format (a number joined with &) and the
-few TEXT() format codes the template uses.  Both round half away from zero at 15 significant
-digits, as Excel and LibreOffice do, so the Python explanation texts match the workbook's."""
+"""How a number becomes text, defined once: the General format (a number joined with &), the
+few TEXT() format codes the template uses, and the plain decimal a note to the accountant
+shows.  All round at 15 significant digits, as Excel and LibreOffice do, so the Python
+explanation texts match the workbook's."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from jixiao.numeric import excel_round
+from jixiao.numeric import decimal15, excel_round
 
 
 def general_text(x: float) -> str:
@@ -14,7 +15,7 @@ def general_text(x: float) -> str:
     if x == 0:
         return "0"
     text = f"{x:.15g}"
-    if "e" in text and 1e-9 <= abs(x) < 1e15:
+    if "e" in text and 1e-9 <= abs(float(text)) < 1e15:  # the bounds apply to the rounded number
         # Excel and LibreOffice write these as plain decimals (0.00001, not 1E-05)
         text = format(Decimal(text), "f")
         if "." in text:
@@ -25,6 +26,16 @@ def general_text(x: float) -> str:
         sign = "-" if exp.startswith("-") else "+"
         return f"{mantissa}E{sign}{abs(int(exp)):02d}"
     return text
+
+
+def plain_text(x: float) -> str:
+    """A number as a note shows it: 15 significant digits, no trailing zeros, and no exponent
+    below 1E+21 (a 16-digit amount is shown whole, not as 1.23456789012346E+15)."""
+    if x == 0:
+        return "0"
+    if not 1e-9 <= abs(x) < 1e21:
+        return general_text(x)
+    return format(decimal15(x).normalize(), "f")
 
 
 def text_format(x: float, fmt: str) -> str:

@@ -30,7 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from jixiao.addin.book_view import RESULT_SHEET, LiveBook, book_view, is_remote, split_coord
+from jixiao.addin.book_view import RESULT_SHEET, LiveBook, book_view, is_remote
+from jixiao.xlsx.refs import split_coord
 from jixiao.checker.check import check_book
 from jixiao.checker.result import ERROR, NOTE, STATUS_TEXT, WARNING, CheckResult
 from jixiao.cell_ids import TOTAL, score_id

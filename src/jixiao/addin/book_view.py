@@ -8,7 +8,7 @@ calculation mode.  No formula text and no sheet protection.  So:
 
 * **formulas unknown** (remote engine): every cell a `jx_*` defined name points at (jixiao
   names each computed cell so, `jixiao.layout.names.computed_names`) gets the formula
-  marker `SHARED` from `jixiao.checker.workbook_xml`, "a formula is there, its text is not
+  marker `SHARED` from `jixiao.xlsx.reader`, "a formula is there, its text is not
   known here".  The checker treats such a formula as intact and compares the cell's value
   with the recomputation, so a score typed over with a *different* number is still found
   (`result_mismatch` instead of `formula_overwritten`); a formula replaced by its own value, or
@@ -22,25 +22,18 @@ view, so that a second 校验 does not report it as an added sheet."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
-
-from jixiao.checker.workbook_xml import SHARED, RawCell, parse_ref
 from jixiao.layout.names import RESULT_SHEET
+from jixiao.xlsx.refs import col_letter, parse_ref, row_of
+from jixiao.xlsx.values import SHARED, RawCell, cell_type as _type, from_live as cell_value
 
 COMPUTED_NAME_PREFIX = "jx_"
 LICENSE_ENV = "XLWINGS_LICENSE_KEY"
 
-_EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
-# a date as the Office.js client sends it when the cell is formatted as a date or time
-# (JavaScript's Date.toISOString)
-_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 # --------------------------------------------------------------------------- the view
@@ -60,16 +53,16 @@ class LiveSheet:
         return self.cells.get(coord)
 
     def head(self, rows: int) -> dict[str, RawCell]:
-        return {c: v for c, v in self.cells.items() if _row(c) <= rows}
+        return {c: v for c, v in self.cells.items() if row_of(c) <= rows}
 
     @property
     def last_row(self) -> int:
-        return max((_row(c) for c in self.cells), default=0)
+        return max((row_of(c) for c in self.cells), default=0)
 
 
 @dataclass
 class LiveBook:
-    """A `WorkbookView` (see jixiao.checker.workbook_xml) over a live workbook."""
+    """A `WorkbookView` (see jixiao.xlsx.reader) over a live workbook."""
 
     sheets: dict[str, LiveSheet]
     defined_names: dict[str, tuple[str, str]]
@@ -122,7 +115,7 @@ def from_grids(grids: Iterable[SheetGrid], names: dict[str, tuple[str, str]], ca
                 formula = text[1:] if isinstance(text, str) and text.startswith("=") and len(text) > 1 else None
                 if value is None and formula is None:
                     continue
-                cells[f"{get_column_letter(g.column + j)}{g.row + i}"] = RawCell(value, formula, _type(value, formula))
+                cells[f"{col_letter(g.column + j)}{g.row + i}"] = RawCell(value, formula, _type(value, formula))
         formulas_known &= g.formulas is not None
         protection_known &= g.protection is not None
         sheets[g.name] = LiveSheet(g.name, g.state, g.protection, cells)
@@ -259,45 +252,3 @@ LICENSE_MESSAGE = (
     " / The server add-in uses xlwings' server parts (xlwings PRO): set XLWINGS_LICENSE_KEY to "
     "'noncommercial' for use permitted by the PolyForm Noncommercial License 1.0.0, or to a commercial key."
 )
-
-
-# --------------------------------------------------------------------------- cells
-
-def cell_value(raw: Any) -> Any:
-    """What the file reader would give for this engine value: floats for numbers and dates
-    (Excel serial numbers), None for empty, strings and booleans as they are."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, (int, float)):
-        return float(raw)
-    if isinstance(raw, _dt.datetime):
-        return (raw.replace(tzinfo=None) - _EXCEL_EPOCH).total_seconds() / 86400
-    if isinstance(raw, _dt.date):
-        return float((raw - _EXCEL_EPOCH.date()).days)
-    if isinstance(raw, _dt.time):
-        return (raw.hour * 3600 + raw.minute * 60 + raw.second + raw.microsecond / 1e6) / 86400
-    if isinstance(raw, str) and _ISO_DATE.match(raw):
-        return cell_value(_dt.datetime.fromisoformat(raw.rstrip("Z")))
-    return raw
-
-
-def _type(value: Any, formula: str | None) -> str:
-    if isinstance(value, bool):
-        return "b"
-    if isinstance(value, float):
-        return "n"
-    if isinstance(value, str) and value.startswith("#") and value.endswith(("!", "?", "A")):
-        return "e"
-    return "str" if formula is not None else "s"
-
-
-def split_coord(coord: str) -> tuple[int, int]:
-    """'I27' → (27, 9)."""
-    col = coord.rstrip("0123456789")
-    return int(coord[len(col):]), column_index_from_string(col)
-
-
-def _row(coord: str) -> int:
-    return int(coord[len(coord.rstrip("0123456789")):])

@@ -11,11 +11,11 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
 from jixiao.checker.result import ERROR, NOTE, WARNING, CheckResult
-from jixiao.checker.safety import open_xlsx
-from jixiao.checker.workbook_xml import read_workbook
-from jixiao.workbook.cached_values import save_with_cached_values
 from jixiao.layout import result_sheet
 from jixiao.layout.names import RESULT_SHEET
+from jixiao.xlsx.cached_values import save_with_cached_values
+from jixiao.xlsx.reader import read_workbook
+from jixiao.xlsx.safe import open_xlsx
 
 FILLS = {ERROR: PatternFill("solid", fgColor="FFC7CE"), WARNING: PatternFill("solid", fgColor="FFEB9C"),
          NOTE: PatternFill("solid", fgColor="DDEBF7")}

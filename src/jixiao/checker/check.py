@@ -16,10 +16,9 @@ from typing import Any
 from jixiao import __version__
 from jixiao.checker.normalize import Invalid, normalise
 from jixiao.checker.result import ACCEPTED, ERROR, NOTE, UNREADABLE, WARNING, CheckResult, IndicatorCheck
-from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook, open_xlsx
-from jixiao.checker.workbook_xml import (
-    SHARED, RawWorkbook, WorkbookView, normalise_formula, parse_ref, read_workbook,
-)
+from jixiao.xlsx.reader import SHARED, RawWorkbook, WorkbookView, normalise_formula, read_workbook
+from jixiao.xlsx.refs import absolute_ref, parse_ref
+from jixiao.xlsx.safe import SafeXlsx, UnreadableWorkbook, open_xlsx
 from jixiao.expr import text_number
 from jixiao.names import clip, display_name
 from jixiao.numeric import same_cell_value, same_text
@@ -30,7 +29,7 @@ from jixiao.framework.loader import load_framework
 from jixiao.framework.model import Framework
 from jixiao.layout import layout_for
 from jixiao.layout import meta_sheet
-from jixiao.layout.model import absolute_ref, layout_digest
+from jixiao.layout.model import layout_digest
 from jixiao.layout.names import GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, computed_names
 
 Position = tuple[str, str]  # (sheet, coordinate)
@@ -427,7 +426,7 @@ def _serial_date(serial: Any) -> Any:
 
 
 def _metadata_map(book: RawWorkbook) -> dict[str, Position]:
-    return meta_sheet.read_map(book, parse_ref)
+    return meta_sheet.read_map(book)
 
 
 @lru_cache(maxsize=64)

@@ -3,7 +3,7 @@
 A workbook filled in Excel or WPS holds what was typed: numbers stored as text, thousands
 separators, full-width digits from a Chinese IME, “96.42%” or 96.42 in a percent cell, “40000元”
 in a 万元 cell, (12.5) for a negative, “Y” or “√” for 是.  `normalise` turns such a raw cell value
-(what python-calamine, openpyxl or `workbook_xml` gives: None, str, float, int, bool, a date or
+(what python-calamine, openpyxl or `xlsx.reader` gives: None, str, float, int, bool, a date or
 time) into the value the workbook's formulas and the engine use, and says in a Chinese note what
 it changed; or it returns `Invalid` with what was expected and what was found, in the words of
 `jixiao.data.coerce_value`, for a message “{expected}，实际为{found}”.
@@ -22,7 +22,8 @@ from decimal import Decimal
 
 from jixiao.framework.model import NO, TEXT_TYPES, YES, Field
 from jixiao.numeric import decimal15
-from jixiao.textformat import general_text
+from jixiao.textformat import plain_text as _num
+from jixiao.xlsx.errors import ALL as _ERROR_VALUES
 
 __all__ = ["Normalised", "Invalid", "normalise"]
 
@@ -72,8 +73,6 @@ _UNIT = re.compile(r"\s*(万元|亿元|千元|元|万|亿|%|年度|年|分|人|�
 _MONEY = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000), "万": Decimal(10000),
           "亿元": Decimal(10**8), "亿": Decimal(10**8)}
 _COUNT_UNITS = frozenset("人名个项次件家户所台套辆处条份")
-_ERROR_VALUES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
-                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
 # What people type for “nothing”: never read as 0 or as empty, the unit must say which.
 _PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "n/a", "N/A", "NA", "null"})
 
@@ -84,15 +83,6 @@ _NO_WORDS = frozenset({NO, "n", "no", "无", "×", "✗", "✘", "false", "0"})
 
 
 # --------------------------------------------------------------------------- describing
-
-def _num(x: float) -> str:
-    """A number as a note shows it: 15 significant digits, no exponent, no trailing zeros."""
-    if x == 0:
-        return "0"
-    if not 1e-9 <= abs(x) < 1e21:
-        return general_text(x)
-    return format(decimal15(x).normalize(), "f")
-
 
 def _quote(text: str) -> str:
     return "“" + (text if len(text) <= 40 else text[:40] + "…") + "”"

@@ -59,7 +59,7 @@ class ImportStats:
 
 def _check(name: str, data: bytes) -> CheckResult:
     from jixiao.checker.check import check_xlsx
-    from jixiao.checker.safety import UnreadableWorkbook, open_xlsx_bytes
+    from jixiao.xlsx.safe import UnreadableWorkbook, open_xlsx_bytes
 
     result = CheckResult(file=name)
     try:

@@ -12,7 +12,8 @@ from typing import Any
 
 from jixiao import __version__
 from jixiao.framework.model import Framework
-from jixiao.layout.model import PLAIN, Layout, SheetLayout, absolute_ref, layout_digest  # noqa: F401
+from jixiao.layout.model import PLAIN, Layout, SheetLayout
+from jixiao.xlsx.refs import parse_ref
 from jixiao.layout.names import META_SHEET, TEMPLATE_ID, computed_names
 
 HEAD_KEYS = ("template_id", "framework_id", "framework_version", "framework_digest", "generator",
@@ -70,9 +71,9 @@ def read_head(book: Any) -> dict[str, Any]:
     return meta
 
 
-def read_map(book: Any, parse_ref) -> dict[str, Position]:
+def read_map(book: Any) -> dict[str, Position]:
     """Where the template put every cell, as the sheet records it (the slow path: only when
-    names are missing or the layout changed). `parse_ref` reads "'Sheet'!$A$1"."""
+    names are missing or the layout changed)."""
     sheet = book.sheets.get(META_SHEET)
     if sheet is None:
         return {}

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from jixiao.framework.model import Field
+from jixiao.xlsx.refs import absolute_ref, col_letter, coord
 
 # How each field type shows its number (the registry of field types owns this once merged).
 NUMBER_FORMATS = {
@@ -25,25 +26,6 @@ NUMBER_FORMATS = {
 
 # the kinds of cell a layout places
 LABEL, INPUT, COMPUTED, MIRROR, PLAIN = "label", "input", "computed", "mirror", "plain"
-
-
-def column_letters(col: int) -> str:
-    letters = ""
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def quote_sheet(name: str) -> str:
-    """A sheet name as a formula writes it: always quoted, inner apostrophes doubled."""
-    return "'" + name.replace("'", "''") + "'"
-
-
-def absolute_ref(sheet: str, coord: str) -> str:
-    """'Sheet'!$C$5, the sheet name always quoted."""
-    col = coord.rstrip("0123456789")
-    return f"{quote_sheet(sheet)}!${col}${coord[len(col):]}"
 
 
 def layout_digest(positions: dict[str, tuple[str, str]]) -> str:
@@ -60,11 +42,11 @@ class Place:
 
     @property
     def coord(self) -> str:
-        return f"{column_letters(self.col)}{self.row}"
+        return coord(self.row, self.col)
 
     @property
     def absolute(self) -> str:
-        return f"{quote_sheet(self.sheet)}!${column_letters(self.col)}${self.row}"
+        return absolute_ref(self.sheet, self.coord)
 
     @property
     def position(self) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from jixiao import __version__
 from jixiao.checker.result import ERROR, NOTE, STATUS_TEXT, WARNING, CheckResult, Message
-from jixiao.layout.model import quote_sheet
+from jixiao.xlsx.refs import quote_sheetname
 
 TITLE = "绩效自评"
 HEADER = ["序号", "级别", "位置", "说明", "代码", "字段"]
@@ -39,7 +39,7 @@ def where(m: Message) -> str:
 
 def link(m: Message) -> str | None:
     """The hyperlink target of a message's cell, "#'Sheet'!C5"."""
-    return f"#{quote_sheet(m.sheet)}!{m.cell}" if m.sheet and m.cell else None
+    return f"#{quote_sheetname(m.sheet, always=True)}!{m.cell}" if m.sheet and m.cell else None
 
 
 def rows(result: CheckResult, checked_at: str | None = None) -> list[list[Any]]:

@@ -8,7 +8,8 @@ from jixiao.cell_ids import (
     measure_text_id, note_id, score_id, text_id,
 )
 from jixiao.framework.model import Field, Framework, Table
-from jixiao.layout.model import Conditional, SheetLayout, column_letters
+from jixiao.layout.model import Conditional, SheetLayout
+from jixiao.xlsx.refs import col_letter
 from jixiao.layout.names import CHECK_SHEET, JUDGEMENT_SHEET, MEASURE_SHEET, SCORE_SHEET
 
 LONGTEXT_MIN_HEIGHT = 90  # a narrative's cell before its text is known
@@ -212,7 +213,7 @@ def check_sheet(fw: Framework) -> SheetLayout:
     ws.merge(row, 1, row, 5)
     for c in range(2, 6):
         ws.put(row, c, None, font=None, align=None)  # the status line's border
-    counts = [f"${column_letters(7 + i)}${row}" for i in range(2)]
+    counts = [f"${col_letter(7 + i)}${row}" for i in range(2)]
     ws.conditionals.append(Conditional("status", f"A{row}", errors=counts[0], warnings=counts[1]))
     row += 2
     ws.header_row(row, ("序号", "级别", "审核内容", "审核结果", "说明"))

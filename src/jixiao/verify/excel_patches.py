@@ -65,6 +65,7 @@ from formulas.functions import operators as _fx_operators
 from formulas.functions import text as _fx_text
 
 from jixiao.numeric import decimal15, excel_round, round15
+from jixiao.textformat import general_text
 
 __all__ = [
     "EMITTED_FUNCTIONS",
@@ -93,17 +94,7 @@ def excel_number_to_text(x: float) -> str:
     x = float(x)
     if not math.isfinite(x):
         raise ValueError(f"not a finite number: {x!r}")
-    if x == 0:
-        return "0"
-    d = decimal15(x).normalize()
-    if Decimal("1e-9") <= abs(d) < Decimal("1e15"):
-        return format(d, "f")
-    sign, digits, exp = d.as_tuple()
-    mantissa = "".join(map(str, digits))
-    exp10 = exp + len(digits) - 1
-    if len(mantissa) > 1:
-        mantissa = mantissa[0] + "." + mantissa[1:]
-    return f"{'-' if sign else ''}{mantissa}E{'+' if exp10 >= 0 else '-'}{abs(exp10):02d}"
+    return general_text(x)
 
 
 def is_real_number(v) -> bool:

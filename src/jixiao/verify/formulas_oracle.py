@@ -48,6 +48,7 @@ from formulas.functions import XlError
 from formulas.ranges import Ranges
 
 from jixiao.verify.excel_patches import excel_compat, is_real_number
+from jixiao.xlsx.refs import coord, normalise_coord, quote_sheetname, split_coord
 
 __all__ = [
     "CompiledWorkbook",
@@ -66,19 +67,22 @@ _compat = excel_compat  # the name is shadowed by keyword arguments below
 # Keys
 # ---------------------------------------------------------------------------
 
-_CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]*)$")
-_FORMULAS_KEY_RE = re.compile(r"^'\[(?P<book>.+?)\](?P<sheet>.+)'!(?P<cell>[A-Z]+[0-9]+)$")
+_FORMULAS_KEY_RE = re.compile(r"^'\[(?P<book>.+?)\](?P<sheet>.+)'!(?P<cell>[A-Z]+[0-9]+)$")  # formulas' own key form
 
 
 def _norm_cell(cell: str) -> str:
-    m = _CELL_RE.match(cell.strip())
-    if not m:
+    text = normalise_coord(cell)
+    try:
+        row, col = split_coord(text)
+    except ValueError:
+        row = col = 0
+    if row < 1 or col < 1 or coord(row, col) != text:  # (no row 0, no leading zeros)
         raise ValueError(f"not a single-cell A1 reference: {cell!r}")
-    return m.group(1).upper() + m.group(2)
+    return text
 
 
 def _quote_sheet(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
+    return quote_sheetname(sheet, always=True)
 
 
 def cell_key(sheet: str, cell: str) -> str:

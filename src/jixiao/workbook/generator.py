@@ -18,7 +18,7 @@ from jixiao.framework.model import Framework
 from jixiao.layout import layout_for
 from jixiao.layout.model import Place
 from jixiao.layout.names import SCORE_SHEET
-from jixiao.workbook.cached_values import save_with_cached_values
+from jixiao.xlsx.cached_values import save_with_cached_values
 from jixiao.workbook.render import render
 
 

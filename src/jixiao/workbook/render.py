@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -18,6 +17,7 @@ from jixiao.framework.model import LONGTEXT_LIMIT, Field, Framework
 from jixiao.layout.model import COMPUTED, INPUT, LABEL, MIRROR, PLAIN, CellSpec, Layout, SheetLayout
 from jixiao.workbook import print_layout as pl
 from jixiao.workbook import styles as st
+from jixiao.xlsx.refs import col_letter
 
 FONTS = {"title": st.TITLE_FONT, "header": st.HEADER_FONT, "body": st.BODY_FONT, "note": st.NOTE_FONT,
          "status": st.STATUS_FONT}
@@ -148,7 +148,7 @@ def _validate(ws: Worksheet, validations: dict[tuple, DataValidation], coord: st
 
 def _finish_sheet(ws: Worksheet, sheet: SheetLayout) -> None:
     for i, w in enumerate(sheet.widths, 1):
-        ws.column_dimensions[get_column_letter(i)].width = w
+        ws.column_dimensions[col_letter(i)].width = w
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -173,7 +173,7 @@ def _print_setup(wb: Workbook, layout: Layout, fw: Framework, cached: Mapping[st
         ws = wb[sheet.name]
         pl.fit_row_heights(ws, cached.get(sheet.name, {}))
         ncols = sheet.print_cols or ws.max_column
-        ws.print_area = f"A1:{get_column_letter(ncols)}{ws.max_row}"
+        ws.print_area = f"A1:{col_letter(ncols)}{ws.max_row}"
         scale = pl.print_scale(ws, ncols, sheet.landscape)
         # fit to width (the applications measure column widths differently); the zoom it comes
         # to is estimated to place the page breaks

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from jixiao.checker.safety import NOT_REGULAR_FILE, is_special
+from jixiao.xlsx.safe import NOT_REGULAR_FILE, is_special
 from jixiao.importer.sources import mail, zips
 from jixiao.importer.sources.items import (
     OFFICE_EXTS, Candidate, Ctx, Item, Limits, SourceProblem, ext_of, guard, is_junk, os_error, size_text,

@@ -33,14 +33,9 @@ start with ``<f`` so they cannot match.
 
 from __future__ import annotations
 
-import datetime as _dt
 import io
-import math
-import numbers
-import posixpath
 import re
 import zipfile
-from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO, Mapping
 
@@ -48,16 +43,12 @@ from defusedxml import ElementTree as _SafeET
 from openpyxl import Workbook
 from openpyxl.workbook.properties import CalcProperties
 
+from jixiao.xlsx import package
+from jixiao.xlsx.errors import STORABLE as ERROR_CODES
+from jixiao.xlsx.refs import normalise_coord
+from jixiao.xlsx.values import encode as _encode
+
 __all__ = ["save_with_cached_values", "ERROR_CODES"]
-
-#: Error values that may be stored with ``t="e"`` (ECMA-376 ST_CellType "e").
-#: Newer dynamic-array errors (#SPILL!, #CALC!, ...) cannot be stored this way.
-ERROR_CODES = frozenset(
-    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
-)
-
-_REL_OFFICE_DOCUMENT = "/officeDocument"
-_REL_WORKSHEET = "/worksheet"
 
 # A formula cell as written by openpyxl (both the etree and lxml writers).
 #   group 1: attributes of <c>   group 2: the complete <f> element
@@ -89,125 +80,26 @@ _AFTER_CALCPR_RE = re.compile(
 
 
 # --------------------------------------------------------------------------- #
-# value encoding
+# package structure (jixiao.xlsx.package), on the bytes openpyxl wrote
 # --------------------------------------------------------------------------- #
-def _xml_text(text: str) -> bytes:
-    """Escape ``text`` for use as XML element content (UTF-8 bytes)."""
-    if "_x" in text:  # keep literal "_x0041_" literal for readers that unescape
-        text = _OOXML_ESCAPE_LIKE_RE.sub("_x005F_", text)
-    if _XML_ILLEGAL_RE.search(text):
-        text = _XML_ILLEGAL_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A literal CR would be normalised to LF by every XML parser.
-    text = text.replace("\r", "&#13;")
-    return text.encode("utf-8")
-
-
-def _number_text(value: float) -> bytes | None:
-    """Shortest round-trip text for a double, or None if not finite."""
-    if not math.isfinite(value):
-        return None
-    if value == 0:
-        return b"0"  # also normalises -0.0
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value)).encode("ascii")
-    return repr(value).encode("ascii")
-
-
-def _encode(value: object, epoch: _dt.datetime) -> tuple[bytes | None, bytes] | None:
-    """Return ``(t attribute or None, <v> content)`` or None for "no cache"."""
-    kind = type(value)
-    if kind is float:  # fast paths for the common cases
-        text = _number_text(value)
-        return (None, text) if text is not None else (b"e", b"#NUM!")
-    if kind is int and -10**15 < value < 10**15:
-        return None, str(value).encode("ascii")
-    if value is None:
-        return None
-    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
-        return b"b", b"1" if value else b"0"
-    if isinstance(value, str):  # includes formulas' XlError (a str subclass)
-        text = str(value)
-        if text in ERROR_CODES:
-            return b"e", text.encode("ascii")
-        return b"str", _xml_text(text)
-    if isinstance(value, numbers.Integral):
-        try:
-            number = float(value)
-        except OverflowError:
-            return b"e", b"#NUM!"
-        if abs(value) < 10**15:
-            return None, str(int(value)).encode("ascii")
-    elif isinstance(value, (numbers.Real, Decimal)):
-        number = float(value)
-    elif isinstance(value, (_dt.datetime, _dt.date, _dt.time, _dt.timedelta)):
-        from openpyxl.utils.datetime import to_excel
-
-        number = float(to_excel(value, epoch))
-    else:
-        raise TypeError(f"unsupported cached value type {type(value).__name__}: {value!r}")
-    text = _number_text(number)
-    if text is None:  # nan / inf: Excel would show #NUM!
-        return b"e", b"#NUM!"
-    return None, text
-
-
-def _normalise_coordinate(coordinate: str) -> bytes:
-    return coordinate.replace("$", "").strip().upper().encode("ascii")
-
-
-# --------------------------------------------------------------------------- #
-# package structure
-# --------------------------------------------------------------------------- #
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _resolve_target(source_part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
-
-
-def _rels_part(part: str) -> str:
-    directory, name = posixpath.split(part)
-    return posixpath.join(directory, "_rels", name + ".rels")
-
-
-def _read_rels(parts: Mapping[str, bytes], source_part: str) -> list[tuple[str, str, str]]:
-    """[(Id, Type, resolved target part)] of ``source_part`` ('' = package)."""
-    rels_name = "_rels/.rels" if source_part == "" else _rels_part(source_part)
-    data = parts.get(rels_name)
+def _read_rels(parts: Mapping[str, bytes], source_part: str) -> list[package.Relationship]:
+    """The internal relationships of ``source_part`` ('' = package)."""
+    data = parts.get(package.rels_part(source_part))
     if data is None:
         return []
-    out = []
-    for rel in _SafeET.fromstring(data):
-        if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
-            continue
-        out.append((rel.get("Id", ""), rel.get("Type", ""),
-                    _resolve_target(source_part, rel.get("Target", ""))))
-    return out
+    return [r for r in package.relationships(_SafeET.fromstring(data), source_part) if not r[3]]
 
 
 def _workbook_part(parts: Mapping[str, bytes]) -> str:
-    for _id, rel_type, target in _read_rels(parts, ""):
-        if rel_type.endswith(_REL_OFFICE_DOCUMENT):
-            return target
-    return "xl/workbook.xml"
+    return package.workbook_part(_read_rels(parts, ""))
 
 
 def _sheet_parts(parts: Mapping[str, bytes], workbook_part: str) -> dict[str, str]:
     """Map worksheet title -> worksheet part name (chartsheets are skipped)."""
-    targets = {rid: target for rid, rel_type, target in _read_rels(parts, workbook_part)
-               if rel_type.endswith(_REL_WORKSHEET)}
-    result: dict[str, str] = {}
-    for element in _SafeET.fromstring(parts[workbook_part]).iter():
-        if _local(element.tag) != "sheet":
-            continue
-        rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
-        if rid in targets:
-            result[element.get("name", "")] = targets[rid]
-    return result
+    worksheets = [r for r in _read_rels(parts, workbook_part) if r[1].endswith(package.REL_WORKSHEET)]
+    return {name: part for name, part, _state in
+            package.sheet_entries(_SafeET.fromstring(parts[workbook_part]), worksheets, strict=False)
+            if part is not None}
 
 
 # --------------------------------------------------------------------------- #
@@ -334,7 +226,7 @@ def save_with_cached_values(
             for coordinate, value in cells.items():
                 item = _encode(value, epoch)
                 if item is not None:
-                    encoded[_normalise_coordinate(coordinate)] = item
+                    encoded[normalise_coord(coordinate).encode("ascii")] = item
             part = sheet_parts[title]
             new_xml, done = _rewrite_sheet_xml(changed.get(part, parts[part]), encoded)
             if strict and len(done) != len(encoded):

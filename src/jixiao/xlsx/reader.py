@@ -1,33 +1,26 @@
 """Reading an .xlsx the fast way: cell values, cached results and formulas straight from the
 sheet XML (scanned by `sheet_scan` after a well-formedness pass; other forms of XML parsed by
-`safety.SafeXlsx`), with shared strings, defined names, sheet protection and the calculation
+`safe.SafeXlsx`), with shared strings, defined names, sheet protection and the calculation
 mode.  No openpyxl: a check must take milliseconds."""
 
 from __future__ import annotations
 
-import posixpath
-import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from jixiao.checker import sheet_scan
-from jixiao.checker.safety import SafeXlsx, UnreadableWorkbook
 from jixiao.names import clip
+from jixiao.xlsx import package, sheet_scan, values
+from jixiao.xlsx.formula_text import normalise_formula
+from jixiao.xlsx.package import NS, PKG_REL_NS, REL_NS
+from jixiao.xlsx.refs import COORD, col_letter, col_number, parse_ref
+from jixiao.xlsx.safe import SafeXlsx, UnreadableWorkbook
+from jixiao.xlsx.styles import date_styles, is_date_format
+from jixiao.xlsx.values import SHARED, RawCell
 
-NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-SHARED = "<shared>"  # a shared-formula child: a formula is there, its text lives elsewhere
-
-_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?([0-9]+)$")
-
-
-@dataclass
-class RawCell:
-    value: Any  # cached value: float, str, bool, error text, or None
-    formula: str | None
-    type: str
-    date: bool = False  # a number shown in a date or time format (Excel stores dates as serials)
+__all__ = [
+    "NS", "PKG_REL_NS", "REL_NS", "SHARED", "RawCell", "RawSheet", "RawWorkbook", "SharedStrings", "SheetView",
+    "WorkbookView", "is_date_format", "normalise_formula", "parse_ref", "read_workbook",
+]
 
 
 class SheetView(Protocol):
@@ -75,8 +68,8 @@ class SharedStrings:
                 self._items = []
             else:
                 raw = self._xlsx.read_xml(self.PART)
-                _well_formed(self._xlsx, self.PART, raw)
-                self._plain = sheet_scan.plain(raw, b"sst")
+                markup = _well_formed(self._xlsx, self.PART, raw)
+                self._plain = sheet_scan.plain(raw, b"sst", markup)
                 if self._plain:
                     self._items = sheet_scan.shared_strings(raw)
                 else:
@@ -119,9 +112,8 @@ class RawSheet:
     def _bytes(self) -> bytes:
         if self._raw is None:
             raw = self._xlsx.read_xml(self.part) if self.part in self._xlsx.names else b""
-            if raw:
-                _well_formed(self._xlsx, self.part, raw)
-            self._plain = bool(raw) and sheet_scan.plain(raw)
+            markup = _well_formed(self._xlsx, self.part, raw) if raw else None
+            self._plain = bool(raw) and sheet_scan.plain(raw, markup=markup)
             self._raw = raw
         return self._raw
 
@@ -159,13 +151,17 @@ class RawSheet:
         """The cells of the first `rows` rows, reading only that much of the XML."""
         if self._all is not None or self.part not in self._xlsx.names:
             return self.cells
-        raw = self._raw if self._raw is not None else self._xlsx.read_xml(self.part)
-        cut = raw.find(f'<row r="{rows + 1}"'.encode())
-        if cut < 0:
+        needle = f'<row r="{rows + 1}"'.encode()
+        if self._raw is not None:
+            cut = self._raw.find(needle)
+            head = self._raw[:cut] if cut >= 0 else None
+        else:
+            head = self._xlsx.read_until(self.part, needle)  # inflates only that far
+        if head is None:
             return self.cells
-        prefix = raw[:cut] + b"</sheetData></worksheet>"
-        _well_formed(self._xlsx, self.part, prefix)
-        return self._read_all(prefix, sheet_scan.plain(prefix))
+        prefix = head + b"</sheetData></worksheet>"
+        markup = _well_formed(self._xlsx, self.part, prefix)
+        return self._read_all(prefix, sheet_scan.plain(prefix, markup=markup))
 
     def _load_all(self) -> dict[str, RawCell]:
         if self._all is None:
@@ -180,22 +176,25 @@ class RawSheet:
             found = ((c, self._decode(_element_tuple(e), c)) for c, e in _positioned(self._xlsx.parse_xml(self.part, raw)).items())
         return {c: cell for c, cell in found if cell is not None}
 
-    def _decode(self, raw: sheet_scan.RawTuple, coord: str) -> RawCell | None:
-        return _raw_cell(raw, self._shared, self.name, coord, self.part, self._dates)
+    def _decode(self, raw: values.RawTuple, coord: str) -> RawCell | None:
+        lookup = (lambda index: self._shared.get(index, self.name, coord, self.part)) if raw[0] == "s" else None
+        return values.decode(raw, lookup, self._dates)
 
 
-def _well_formed(xlsx: SafeXlsx, part: str, raw: bytes) -> None:
-    """The same refusals as `SafeXlsx.parse_xml`, without building the tree."""
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        xlsx.parse_xml(part, raw)  # defusedxml: refuses it as an XML bomb
-        return
+def _well_formed(xlsx: SafeXlsx, part: str, raw: bytes) -> bool:
+    """The same refusals as `SafeXlsx.parse_xml`, without building the tree; whether the text
+    has comments, CDATA or processing instructions (for `sheet_scan.plain`)."""
     try:
-        sheet_scan.check_well_formed(raw)
+        dtd, markup = sheet_scan.check_well_formed(raw)
     except sheet_scan.Malformed as exc:
         where = f"（第 {exc.line} 行第 {exc.column} 列）" if exc.line else ""
         raise UnreadableWorkbook(
             xlsx.path, "corrupt_xml",
             f"工作簿内部的 {part} 不是有效的 XML{where}，文件已损坏；请在 Excel 或 WPS 中打开后重新另存为 .xlsx") from None
+    if dtd:
+        xlsx.parse_xml(part, raw)  # defusedxml: refuses it as an XML bomb
+        raise AssertionError(f"{part}: a DTD not refused")  # pragma: no cover - forbid_dtd always refuses
+    return markup
 
 
 def _positioned(root: Any) -> dict[str, Any]:
@@ -210,17 +209,16 @@ def _positioned(root: Any) -> dict[str, Any]:
         col = 0
         for c in r.iter(f"{NS}c"):
             ref = c.get("r")
-            m = _COORD.fullmatch(ref.strip()) if ref is not None else None
+            m = COORD.fullmatch(ref.strip()) if ref is not None else None
             if m is not None:
-                col = sheet_scan.col_number(m.group(1))
+                col = col_number(m.group(1))
                 out[f"{m.group(1)}{m.group(2)}"] = c
             elif ref is None:
                 col += 1
-                out[f"{sheet_scan.col_letter(col)}{row}"] = c
+                out[f"{col_letter(col)}{row}"] = c
     return out
 
 
-_COORD = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]+)")
 
 
 @dataclass
@@ -243,15 +241,6 @@ class RawWorkbook:
         return False
 
 
-def parse_ref(text: str) -> tuple[str, str] | None:
-    """'Sheet'!$C$5 → ("Sheet", "C5"); None for ranges, formulas or #REF!."""
-    m = _REF.match(text.strip().lstrip("="))
-    if not m:
-        return None
-    sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-    return sheet, f"{m.group(3)}{m.group(4)}"
-
-
 # workbook.xml and its rels by content: every workbook of one template version has the same
 # (sheets, defined names), so a batch parses them once, not ~340 names per file
 _BOOKS: dict[tuple[bytes, bytes], tuple[list[tuple[str, str, str]], dict[str, tuple[str, str]], str]] = {}
@@ -271,7 +260,7 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
     for sheet_name, coord in names.values():
         wanted.setdefault(sheet_name, set()).add(coord)
     shared = SharedStrings(xlsx)
-    dates = _date_styles(xlsx)
+    dates = date_styles(xlsx)
     sheets = {name: RawSheet(xlsx, name, part, state, shared, frozenset(wanted.get(name, ())), dates)
               for name, part, state in sheet_list}
     for sheet in sheets.values():
@@ -283,75 +272,23 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
 
 
 def _read_book(xlsx: SafeXlsx, book_raw: bytes, rels_raw: bytes):
-    book = xlsx.parse_xml("xl/workbook.xml", book_raw)
-    rels = {r.get("Id"): r.get("Target")
-            for r in xlsx.parse_xml("xl/_rels/workbook.xml.rels", rels_raw).iter(f"{PKG_REL_NS}Relationship")}
+    book = xlsx.parse_xml(package.WORKBOOK_PART, book_raw)
+    rels = package.relationships(xlsx.parse_xml(package.WORKBOOK_RELS, rels_raw), package.WORKBOOK_PART)
     names: dict[str, tuple[str, str]] = {}
     for dn in book.iter(f"{NS}definedName"):
         if dn.get("localSheetId") is None and dn.text:
             ref = parse_ref(dn.text)
             if ref:
                 names[dn.get("name")] = ref
-    sheet_list = []
-    for s in book.iter(f"{NS}sheet"):
-        target = rels.get(s.get(f"{REL_NS}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        sheet_list.append((s.get("name"), part, s.get("state") or "visible"))
+    unresolved = package.resolve_target(package.WORKBOOK_PART, "")  # a sheet whose r:id leads nowhere
+    sheet_list = [(name, unresolved if part is None else part, state)
+                  for name, part, state in package.sheet_entries(book, rels)]
     calc = book.find(f"{NS}calcPr")
     calc_mode = (calc.get("calcMode") if calc is not None else None) or "auto"
     return sheet_list, names, calc_mode
 
 
-# Built-in number formats that show a date or time: 14-22 and 45-47 everywhere, 27-36 and
-# 50-58 in the Chinese, Japanese and Korean editions of Excel and WPS (年月日 formats).
-_BUILTIN_DATES = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
-_NOT_DATE_PARTS = re.compile(r'"[^"]*"|\\.|\[(?!h\]|hh\]|m\]|mm\]|s\]|ss\])[^\]]*\]', re.IGNORECASE)
-# styles.xml by content: the files of one template version share it, so a batch parses it once
-_STYLES: dict[bytes, frozenset[str]] = {}
-_STYLES_KEPT = 16
-
-
-def is_date_format(code: str) -> bool:
-    """Whether a number format code shows a date or time (y m d h s outside quotes, escapes
-    and [colour]/[locale] sections; [h] elapsed time counts)."""
-    return any(ch in "ymdhsYMDHS" for ch in _NOT_DATE_PARTS.sub("", code.split(";")[0]))
-
-
-def _date_styles(xlsx: SafeXlsx) -> frozenset[str]:
-    """The cell style indices (the `s` of a <c>) whose number format is a date or time."""
-    if "xl/styles.xml" not in xlsx.names:
-        return frozenset()
-    raw = xlsx.read_xml("xl/styles.xml")
-    known = _STYLES.get(raw)
-    if known is None:
-        known = _parse_date_styles(xlsx, raw)
-        if len(_STYLES) >= _STYLES_KEPT:
-            _STYLES.pop(next(iter(_STYLES)))
-        _STYLES[raw] = known
-    return known
-
-
-def _parse_date_styles(xlsx: SafeXlsx, raw: bytes) -> frozenset[str]:
-    root = xlsx.parse_xml("xl/styles.xml", raw)
-    custom = {}
-    for fmt in root.iter(f"{NS}numFmt"):
-        try:
-            custom[int(fmt.get("numFmtId", ""))] = fmt.get("formatCode") or ""
-        except ValueError:
-            continue
-    xfs = root.find(f"{NS}cellXfs")
-    out = set()
-    for i, xf in enumerate(xfs.iter(f"{NS}xf") if xfs is not None else ()):
-        try:
-            fid = int(xf.get("numFmtId") or 0)
-        except ValueError:
-            continue
-        if (is_date_format(custom[fid]) if fid in custom else fid in _BUILTIN_DATES):
-            out.add(str(i))
-    return frozenset(out)
-
-
-def _element_tuple(c: Any) -> sheet_scan.RawTuple:
+def _element_tuple(c: Any) -> values.RawTuple:
     """A parsed <c> element in the scanner's form."""
     t = c.get("t") or "n"
     f = c.find(f"{NS}f")
@@ -361,52 +298,3 @@ def _element_tuple(c: Any) -> sheet_scan.RawTuple:
         is_ = c.find(f"{NS}is")
         inline = "".join(x.text or "" for x in is_.iter(f"{NS}t")) if is_ is not None else None
     return t, (None if f is None else (f.text, f.get("t"))), (v.text if v is not None else None), inline, c.get("s")
-
-
-def _raw_cell(raw: sheet_scan.RawTuple, shared: SharedStrings, sheet: str, coord: str, part: str,
-              date_styles: frozenset[str] = frozenset()) -> RawCell | None:
-    t, f, text, inline, style = raw  # the style index: for telling dates from numbers
-    formula = None
-    if f is not None:
-        formula = f[0] if f[0] else (SHARED if f[1] == "shared" else "")
-    value: Any = None
-    if t == "inlineStr":
-        value = inline
-    elif text is None or (text == "" and t != "str"):
-        value = None
-    elif t == "s":
-        value = shared.get(text, sheet, coord, part)
-    elif t in ("str", "e"):
-        value = text
-    elif t == "b":
-        value = text == "1"
-    else:
-        try:
-            value = float(text)
-        except ValueError:
-            value = text
-    if value is None and formula is None:
-        return None
-    return RawCell(value, formula, t, t == "n" and isinstance(value, float) and style in date_styles)
-
-
-_STRING = re.compile(r'"(?:[^"]|"")*"')
-_QUOTED_SHEET = re.compile(r"'((?:[^']|'')+)'!")
-
-
-def normalise_formula(formula: str) -> str:
-    """For comparing formulas written by different applications: no '=', no '$', no spaces or
-    sheet-name quotes outside strings, upper case outside strings."""
-    out, last = [], 0
-    body = formula.lstrip("=")
-    for m in _STRING.finditer(body):
-        out.append(_canon(body[last:m.start()]))
-        out.append(m.group(0))
-        last = m.end()
-    out.append(_canon(body[last:]))
-    return "".join(out)
-
-
-def _canon(code: str) -> str:
-    code = _QUOTED_SHEET.sub(lambda m: m.group(1).replace("''", "'") + "!", code)
-    return code.replace("$", "").replace(" ", "").upper()

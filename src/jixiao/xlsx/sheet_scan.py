@@ -13,7 +13,7 @@ The scan is used only when the text is in the plain form Excel, WPS, LibreOffice
 write: UTF-8, SpreadsheetML as the one default namespace, no comments, CDATA or processing
 instructions, and every `<c` with `r="…"` as its first attribute (an `r`-less cell is
 positional, as Excel reads it: `scan_all` numbers them).  Anything else (`Plain` says) goes to
-the ElementTree reader in workbook_xml, which handles every form.
+the ElementTree reader in `reader`, which handles every form.
 """
 
 from __future__ import annotations
@@ -22,14 +22,18 @@ import re
 import xml.parsers.expat
 from functools import lru_cache
 
+from jixiao.xlsx.refs import col_letter, col_number, coord_order
+from jixiao.xlsx.values import RawTuple
+
 MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 _ATTRS = rb"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*"
 # a cell whose r is its first attribute (the only form the targeted scan reads)
 _CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c\s*>)", re.S)
-# the shapes Excel, WPS and openpyxl write, decoded by one match (anything else: _decode)
+# the shapes Excel, WPS and openpyxl write ("<c .../>" or, by openpyxl's etree writer,
+# "<c ... />"), decoded by one match (anything else: _decode)
 _SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: s="([0-9]+)")?'
-                     rb"(?:/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t>([^<]*)</t></is>)?</c>)")
+                     rb"(?: ?/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t>([^<]*)</t></is>)?</c>)")
 # any cell or row start tag (the full, positional scan)
 _TOKEN = re.compile(rb"<(row|c)(?=[\s/>])" + _ATTRS + rb"(?:(/>)|>)", re.S)
 _CELL_END = re.compile(rb"</c\s*>")
@@ -42,11 +46,7 @@ _SI = re.compile(rb"<si(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</si\s*>)", re.S)
 _PROTECTION = re.compile(rb"<sheetProtection(?=[\s/>])" + _ATTRS + rb"/?>", re.S)
 _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-_COORD = re.compile(r"([A-Z]{1,3})([0-9]+)")
-
-# (type attribute, <f> element or None, <v> text or None, inline string or None, style index s
-# or None); the f element as (its text or None, its t attribute)
-RawTuple = tuple[str, "tuple[str | None, str | None] | None", "str | None", "str | None", "str | None"]
+_COORD = re.compile(r"([A-Z]{1,3})([0-9]+)")  # an r attribute as the scan reads it: no "$"
 
 
 class Malformed(Exception):
@@ -57,16 +57,39 @@ class Malformed(Exception):
         self.line, self.column = line, column
 
 
-def check_well_formed(raw: bytes) -> None:
+class _Doctype(Exception):
+    pass
+
+
+def _stop_at_doctype(*_: object) -> None:
+    raise _Doctype  # before expat reads a single declaration of the DTD
+
+
+def check_well_formed(raw: bytes) -> tuple[bool, bool]:
+    """(has a DTD, has comments, CDATA or processing instructions), from one expat pass that
+    stops at a DTD (the caller refuses it); Malformed if not well-formed.  The second answer
+    is what `plain` would otherwise search the whole text for."""
     parser = xml.parsers.expat.ParserCreate()
+    seen: list[bool] = []
+
+    def markup(*_: object) -> None:
+        seen.append(True)
+
+    parser.StartDoctypeDeclHandler = _stop_at_doctype
+    parser.CommentHandler = parser.ProcessingInstructionHandler = parser.StartCdataSectionHandler = markup
     try:
         parser.Parse(raw, True)
+    except _Doctype:
+        return True, True
     except xml.parsers.expat.ExpatError as exc:
         raise Malformed(exc.lineno, exc.offset) from None
+    return False, bool(seen)
 
 
-def plain(raw: bytes, root: bytes = b"worksheet") -> bool:
-    """Whether the text is in the form the scan reads exactly (see the module docstring)."""
+def plain(raw: bytes, root: bytes = b"worksheet", markup: bool | None = None) -> bool:
+    """Whether the text is in the form the scan reads exactly (see the module docstring).
+    `markup`: whether it has comments, CDATA, a DTD or processing instructions, if already
+    known (`check_well_formed` says), so as not to search the text for them again."""
     head = raw[:200]
     if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in head:
         return False
@@ -78,8 +101,8 @@ def plain(raw: bytes, root: bytes = b"worksheet") -> bool:
         body_start = decl_end + 2
     else:
         body_start = 0
-    if b"<!" in raw or raw.find(b"<?", body_start) >= 0:  # comments, CDATA, a DTD; processing instructions
-        return False
+    if markup if markup is not None else (b"<!" in raw or raw.find(b"<?", body_start) >= 0):
+        return False  # comments, CDATA, a DTD; processing instructions
     start = raw.find(b"<", body_start)
     if raw[start + 1:start + 1 + len(root)] != root or raw.count(b'xmlns="') != 1:
         return False
@@ -218,7 +241,19 @@ def scan_all(raw: bytes) -> dict[str, RawTuple]:
 
 
 def protected(raw: bytes) -> bool:
-    return any(_attrs(m.group(1)).get(b"sheet") in (b"1", b"true") for m in _PROTECTION.finditer(raw))
+    # found by bytes.find (a long needle skips through the text), each hit matched in place:
+    # the regex searching on its own tries every "<" of the sheet
+    at = raw.find(b"<sheetProtection")
+    while at >= 0:
+        m = _PROTECTION.match(raw, at)
+        if m is not None:
+            if _attrs(m.group(1)).get(b"sheet") in (b"1", b"true"):
+                return True
+            at = m.end()
+        else:
+            at += 1
+        at = raw.find(b"<sheetProtection", at)
+    return False
 
 
 def shared_strings(raw: bytes) -> list[bytes | None]:
@@ -234,28 +269,7 @@ def shared_text(inner: bytes | None) -> str:
 def _needles(wanted: frozenset[str]) -> list[tuple[str, bytes]]:
     """The wanted cells in row order with their search strings (the same for every file of a
     template version)."""
-    return [(c, b'<c r="%s"' % c.encode()) for c in sorted(wanted, key=_order)]
-
-
-def _order(coord: str) -> tuple[int, int]:
-    m = _COORD.fullmatch(coord)
-    return (int(m.group(2)), col_number(m.group(1))) if m else (0, 0)
-
-
-def col_number(letters: str) -> int:
-    """"A" → 1, "AA" → 27 (openpyxl has it too, but the check path does not import openpyxl)."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def col_letter(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return [(c, b'<c r="%s"' % c.encode()) for c in sorted(wanted, key=coord_order)]
 
 
 __all__ = ["Malformed", "RawTuple", "all_cells_have_r", "check_well_formed", "plain", "protected", "scan_all",
