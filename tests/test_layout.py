@@ -20,7 +20,7 @@ from jixiao.xlsx.safe import open_xlsx
 from jixiao.data import load_data
 from jixiao.framework.loader import load_framework
 from jixiao.layout import layout_for, meta_sheet, result_sheet
-from jixiao.layout.model import Place, SheetLayout
+from jixiao.layout.model import Place, SheetLayout, layout_digest
 from jixiao.layout.names import CHECK_SHEET, META_SHEET, RESULT_SHEET, SCORE_SHEET, TEMPLATE_ID
 from jixiao.samples import sample_path
 from jixiao.verify.libreoffice_recalc import recalculated_values
@@ -127,7 +127,7 @@ def test_metadata_sheet_written_and_read_back(fw, futian):
     head = meta_sheet.read_head(book)
     assert list(head) == list(meta_sheet.HEAD_KEYS)
     assert head["template_id"] == TEMPLATE_ID and head["framework_digest"] == fw.digest
-    assert head["layout_digest"] == meta_sheet.layout_digest(layout.positions)
+    assert head["layout_digest"] == layout_digest(layout.positions) == layout.digest
     assert meta_sheet.read_map(book) == layout.positions
     assert meta_sheet.read_finalisation(book) == {}
     assert META_SHEET in book.sheets and layout.sheet(META_SHEET).hidden
