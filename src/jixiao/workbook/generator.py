@@ -20,7 +20,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from jixiao import __version__
 from jixiao.engine import Cell, computed_cells, evaluate, measure_text_id, score_id, text_id, check_id, detail_id
-from jixiao.framework.model import LONGTEXT_LIMIT, Field, Framework, Table
+from jixiao.framework import field_types
+from jixiao.framework.model import Field, Framework, Table
 from jixiao.measures import ratio_reading
 from jixiao.workbook import print_layout as pl
 from jixiao.workbook import styles as st
@@ -97,7 +98,7 @@ def _title(ws: Worksheet, text: str, width: int, note: str = "") -> int:
 
 
 def _input(s: _State, ws: Worksheet, row: int, col: int, f: Field, value: Any) -> None:
-    c = _cell(ws, row, col, value, fill=st.INPUT_FILL, fmt=st.NUMBER_FORMATS[f.type],
+    c = _cell(ws, row, col, value, fill=st.INPUT_FILL, fmt=f.kind.number_format,
               align=st.WRAP if f.type == "text" else st.WRAP_TOP if f.type == "longtext" else st.CENTER)
     if isinstance(value, str) and c.data_type == "f":
         c.data_type = "s"  # a unit's text that begins with "=" is text, never a live formula
@@ -119,40 +120,21 @@ def _mirror(s: _State, ws: Worksheet, row: int, col: int, cell_id: str) -> None:
 
 
 def _validate(s: _State, ws: Worksheet, coord: str, f: Field) -> None:
-    """One DataValidation object per (sheet, rule), so the file stays small."""
-    if f.type in ("yesno", "choice"):
-        options = ("是", "否") if f.type == "yesno" else f.options
-        key = ("list", "|".join(options))
-        make = lambda: DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)  # noqa: E731
-    elif f.type in ("count", "year"):
-        low, high = (2000, 2100) if f.type == "year" else (0, 1_000_000)
-        key = ("whole", f"{low}-{high}")
-        make = lambda: DataValidation(type="whole", operator="between", formula1=str(low), formula2=str(high),  # noqa: E731
-                                      allow_blank=True)
-    elif f.numeric:
-        low = 0 if f.minimum is None else f.minimum
-        high = 1e12 if f.maximum is None else f.maximum
-        key = ("decimal", f"{low:g}-{high:g}")
-        make = lambda: DataValidation(type="decimal", operator="between", formula1=f"{low:g}", formula2=f"{high:g}",  # noqa: E731
-                                      allow_blank=True)
-    elif f.type == "longtext":
-        key = ("longtext", str(LONGTEXT_LIMIT))
-        make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual",  # noqa: E731
-                                      formula1=str(LONGTEXT_LIMIT), allow_blank=True)
-    else:
-        key = ("text", "200")
-        make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual", formula1="500", allow_blank=True)  # noqa: E731
-    dv = s.validations.get((ws.title,) + key)
+    """The field type's validation as a DataValidation: one object per (sheet, rule), so the
+    file stays small."""
+    v = f.kind.validation(f)
+    dv = s.validations.get((ws.title, *v.rule))
     if dv is None:
-        dv = make()
+        dv = DataValidation(type=v.type, operator=v.operator, formula1=v.formula1, formula2=v.formula2,
+                            allow_blank=v.allow_blank)
         dv.showErrorMessage = True
-        dv.errorTitle = "输入有误"
-        dv.error = f"此处应填写{f.allowed()}。"
+        dv.errorTitle = v.error_title
+        dv.error = v.error
         dv.showInputMessage = True
-        dv.promptTitle = "填写要求"
-        dv.prompt = f.allowed()[:250]
+        dv.promptTitle = v.prompt_title
+        dv.prompt = v.prompt
         ws.add_data_validation(dv)
-        s.validations[(ws.title,) + key] = dv
+        s.validations[(ws.title, *v.rule)] = dv
     dv.add(coord)
 
 
@@ -282,7 +264,7 @@ def _list(s: _State, ws: Worksheet, table: Table, row: int, data: Mapping[str, A
         row += 1
     for cf in table.computed:
         _cell(ws, row, 1, cf.label)
-        _computed(s, ws, row, 2, cf.id, fmt=st.NUMBER_FORMATS["amount"])
+        _computed(s, ws, row, 2, cf.id, fmt=field_types.get("amount").number_format)
         _cell(ws, row, 3, cf.unit, align=st.CENTER)
         _cell(ws, row, 4, "自动计算", font=st.NOTE_FONT)
         row += 1

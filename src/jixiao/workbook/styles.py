@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+
+from jixiao.framework import field_types
 
 FONT = "宋体"
 THIN = Side(style="thin", color="808080")
@@ -27,17 +31,22 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 UNLOCKED = Protection(locked=False)
 LOCKED = Protection(locked=True)
 
-NUMBER_FORMATS = {
-    "amount": "#,##0.00",
-    "count": "0",
-    "year": "0",
-    "percent": "0.00%",
-    "score": "0.00",
-    "text": "@",
-    "longtext": "@",
-    "yesno": "@",
-    "choice": "@",
-}
+
+
+class _NumberFormats(Mapping):
+    """Field type → the number format of its input cells, as the field-type registry says."""
+
+    def __getitem__(self, name: str) -> str:
+        return field_types.get(name).number_format
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(field_types.names)
+
+    def __len__(self) -> int:
+        return len(field_types.names)
+
+
+NUMBER_FORMATS = _NumberFormats()
 
 
 # 审核 colours: plain cellIs / expression rules with a dxf fill, the kind Excel 2010, WPS and
