@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import math
 import re
 from decimal import Decimal
 
+from jixiao.framework import field_types
 from jixiao.framework.field_types import EMPTY, NO, YES, FieldError, Value  # noqa: F401 - EMPTY re-exported
 from jixiao.framework.model import Field
 from jixiao.numeric import decimal15
@@ -62,7 +64,13 @@ _CHOICE_KEY = str.maketrans({
 # --------------------------------------------------------------------------- numbers in text
 
 _NUMBER = re.compile(r"([+-]?)\s*((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_UNIT = re.compile(r"\s*(万元|亿元|千元|元|万|亿|%|年度|年|分|人|名|个|项|次|件|家|户|所|台|套|辆|处|条|份)$")
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    """A unit after the number: any unit some field type reads (万元 before 元), so that one
+    which does not fit the field is named in the message rather than called “not a number”."""
+    return re.compile(r"\s*(" + "|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w)))) + ")$")
 _ERROR_VALUES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
                            "#GETTING_DATA", "#SPILL!", "#CALC!"})
 # What people type for “nothing”: never read as 0 or as empty, the unit must say which.
@@ -279,7 +287,7 @@ def _numeric_text(field: Field, raw: str) -> Normalised | Invalid:
     if field.unit and body.endswith(field.unit) and len(body) > len(field.unit):
         unit, body = field.unit, body[: -len(field.unit)].rstrip()
     else:
-        m = _UNIT.search(body)
+        m = _unit_pattern(field_types.unit_words()).search(body)
         if m:
             unit, body = m.group(1), body[: m.start()]
     if not negative and body[:1] == "(" and body[-1:] == ")":

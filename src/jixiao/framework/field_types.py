@@ -261,6 +261,11 @@ class NumberType(FieldType):
         return self._messages(field, type=self.validation_type, operator="between",
                               formula1=text(low), formula2=text(high))
 
+    @property
+    def units(self) -> frozenset[str]:
+        """Every unit `read_unit` may accept after a number typed as text."""
+        return self.unit_words
+
     def read_unit(self, field: Field, unit: str, number: Decimal) -> tuple[Decimal, str] | None:
         """A number typed with a unit other than the field's: (the number in the field's unit,
         the unit converted to or ""), or None when the unit does not fit the field."""
@@ -310,6 +315,10 @@ class AmountType(NumberType):
              "亿元": Decimal(10**8), "亿": Decimal(10**8)}
     default_unit = "万元"  # what 元/亿元 convert to when the field names no money unit
 
+    @property
+    def units(self) -> frozenset[str]:
+        return frozenset(self.money)
+
     def unit_in(self, table_unit: str) -> str:
         return table_unit
 
@@ -328,6 +337,7 @@ class PercentType(NumberType):
     default_minimum, default_maximum = 0.0, 1.0
     floor, ceiling = 0.0, 1.0
     percent = True
+    unit_words = frozenset({"%"})
 
     def read_unit(self, field: Field, unit: str, number: Decimal) -> tuple[Decimal, str] | None:
         return (number / 100, "") if unit == "%" else None
@@ -377,6 +387,7 @@ class YearType(NumberType):
 # --------------------------------------------------------------------------- the registry
 
 _REGISTRY: dict[str, FieldType] = {}
+_UNITS: dict[str, frozenset[str]] = {}  # unit_words(), until the registry changes
 
 
 def register(kind: FieldType) -> FieldType:
@@ -384,11 +395,13 @@ def register(kind: FieldType) -> FieldType:
     if kind.name in _REGISTRY:
         raise ValueError(f"field type {kind.name!r} is registered already")
     _REGISTRY[kind.name] = kind
+    _UNITS.clear()
     return kind
 
 
 def unregister(name: str) -> None:
     _REGISTRY.pop(name)
+    _UNITS.clear()
 
 
 def get(name: str) -> FieldType:
@@ -397,6 +410,13 @@ def get(name: str) -> FieldType:
 
 def field_type(field: Field) -> FieldType:
     return _REGISTRY[field.type]
+
+
+def unit_words() -> frozenset[str]:
+    """The units any registered type reads after a number."""
+    if _UNITS.get("all") is None:
+        _UNITS["all"] = frozenset().union(*(k.units for k in _REGISTRY.values() if isinstance(k, NumberType)))
+    return _UNITS["all"]
 
 
 class _Names(Set):
