@@ -71,6 +71,8 @@ def _unit_pattern(words: frozenset[str]) -> re.Pattern[str]:
     """A unit after the number: any unit some field type reads (万元 before 元), so that one
     which does not fit the field is named in the message rather than called “not a number”."""
     return re.compile(r"\s*(" + "|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w)))) + ")$")
+
+
 _ERROR_VALUES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
                            "#GETTING_DATA", "#SPILL!", "#CALC!"})
 # What people type for “nothing”: never read as 0 or as empty, the unit must say which.

@@ -6,8 +6,8 @@ accepts from a data file, ``lax`` what `jixiao check` accepts from a workbook, w
 what it changed -- the number format of its input cell and its data validation, as data.
 
 A new type is one `register` call; the loader, the generator, the checker and `fill` ask the
-registry and need no change.  No openpyxl here: `workbook.generator` turns `Validation` into a
-DataValidation.  The lax reading of typed text (full-width digits, units, placeholders) is
+registry and need no change.  What they hand back is in `field_records`.  No openpyxl here:
+`workbook.generator` turns a `Validation` into a DataValidation.  The lax reading of typed text (full-width digits, units, placeholders) is
 `checker.normalize`, which the types call."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterator, Set
-from dataclasses import dataclass, field as _dc_field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from jixiao.framework.field_records import EMPTY, FieldError, Validation, Value
 
 if TYPE_CHECKING:
     from jixiao.framework.model import Field
@@ -32,54 +33,15 @@ YEARS = (2000, 2100)  # what a 评价年度 may be: the year type's range, and `
 Mode = Literal["strict", "lax"]
 
 
-@dataclass(frozen=True)
-class Value:
-    """A coerced value: None for an empty cell; int for count/year, float for other numbers,
-    str otherwise; `note` says in Chinese what lax reading changed (None: taken as it is)."""
-    value: object
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """The one error of a value that cannot be used: `code` for programs, `expected`
-    (“应为……”) and `found` (how the raw value looked) for people, and the whole `message`."""
-    expected: str
-    found: str
-    code: str = _dc_field(default="invalid", compare=False)
-    message: str = _dc_field(default="", compare=False)
-    input: object = _dc_field(default=None, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.message:
-            object.__setattr__(self, "message", f"{self.expected}，实际为{self.found}")
-
-
-@dataclass(frozen=True)
-class Validation:
-    """A data validation as data (Excel's dataValidation element)."""
-    type: str  # list | whole | decimal | textLength
-    operator: str | None  # between | lessThanOrEqual | None (a list)
-    formula1: str
-    formula2: str | None = None
-    allow_blank: bool = True
-    prompt_title: str = "填写要求"
-    prompt: str = ""
-    error_title: str = "输入有误"
-    error: str = ""
-
-    @property
-    def rule(self) -> tuple[str, str | None, str, str | None, bool]:
-        """What the cell accepts, without the messages: cells with the same rule share one
-        validation (the messages then are those of the first field)."""
-        return self.type, self.operator, self.formula1, self.formula2, self.allow_blank
-
-
-EMPTY = Value(None, None)
-
-
 def _g(x: float) -> str:
     return f"{x:g}"
+
+
+def _reader() -> Any:
+    """The lax reading of typed cells, imported when first needed: it imports this module."""
+    from jixiao.checker import normalize
+
+    return normalize
 
 
 # --------------------------------------------------------------------------- strict: `fill`
@@ -156,11 +118,8 @@ class FieldType:
                 return EMPTY
             return self._strict(field, raw)
         if mode == "lax":
-            from jixiao.checker import normalize  # lazy: the reading helpers import this module
-
-            if normalize.is_blank(raw):
-                return EMPTY
-            return self._lax(field, raw, normalize)
+            read = _reader()
+            return EMPTY if read.is_blank(raw) else self._lax(field, raw, read)
         raise ValueError(f"mode must be 'strict' or 'lax', not {mode!r}")
 
     def _strict(self, field: Field, raw: object) -> Value | FieldError:
@@ -279,24 +238,22 @@ class NumberType(FieldType):
         """Whole-number and range checks on a number read from a cell or a data file."""
         low, high = self.bounds(field)
         if self.integral and not x.is_integer():
-            return self._error(field, raw, mode, "not_integer")
-        if self.range_words and not low <= x <= high:  # type: ignore[operator]
-            return self._error(field, raw, mode, "out_of_range")
-        for word, limit, code, too in (("不小于", low, "too_small", "小于"), ("不大于", high, "too_large", "大于")):
-            if limit is not None and (x < limit if code == "too_small" else x > limit):
-                if mode == "strict":
-                    return self._strict_error(field, raw, code, f"（{too}{limit:g}）")
-                from jixiao.checker import normalize
+            code = "not_integer"
+        elif self.range_words and not low <= x <= high:  # type: ignore[operator]
+            code = "out_of_range"
+        elif low is not None and x < low:
+            return self._beyond(field, raw, mode, "too_small", low)
+        elif high is not None and x > high:
+            return self._beyond(field, raw, mode, "too_large", high)
+        else:
+            return Value(int(x) if self.integral else x, note)
+        return self._strict_error(field, raw, code) if mode == "strict" else _reader().invalid(field, raw, code)
 
-                return normalize.bound_error(field, raw, word, limit, code, self.percent)
-        return Value(int(x) if self.integral else x, note)
-
-    def _error(self, field: Field, raw: object, mode: Mode, code: str) -> FieldError:
+    def _beyond(self, field: Field, raw: object, mode: Mode, code: str, limit: float) -> FieldError:
+        small = code == "too_small"
         if mode == "strict":
-            return self._strict_error(field, raw, code)
-        from jixiao.checker import normalize
-
-        return normalize.invalid(field, raw, code)
+            return self._strict_error(field, raw, code, f"（{'小于' if small else '大于'}{limit:g}）")
+        return _reader().bound_error(field, raw, "不小于" if small else "不大于", limit, code, self.percent)
 
     def _strict(self, field: Field, raw: object) -> Value | FieldError:
         # a data file is written by a program: a number is a number, never text that looks like one
