@@ -37,11 +37,16 @@ def _g(x: float) -> str:
     return f"{x:g}"
 
 
+_READ: list[Any] = []
+
+
 def _reader() -> Any:
     """The lax reading of typed cells, imported when first needed: it imports this module."""
-    from jixiao.checker import normalize
+    if not _READ:
+        from jixiao.checker import normalize
 
-    return normalize
+        _READ.append(normalize)
+    return _READ[0]
 
 
 # --------------------------------------------------------------------------- strict: `fill`
