@@ -287,6 +287,15 @@ def test_unknown_column_type_is_a_framework_error(tmp_path):
         load_framework(tmp_path / "fw.yaml")
 
 
+def test_a_choice_without_options_is_a_framework_error(tmp_path):
+    form = yaml.safe_load(builtin_path("shenzhen-form-2021").read_text(encoding="utf-8"))
+    form["sheets"][0]["tables"][0]["fields"].append({"id": "grade", "label": "等级", "type": "choice"})
+    (tmp_path / "shenzhen-form-2021.yaml").write_text(yaml.safe_dump(form, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "fw.yaml").write_bytes(builtin_path("shenzhen-district-2021").read_bytes())
+    with pytest.raises(FrameworkError, match="选择型字段需要 options"):
+        load_framework(tmp_path / "fw.yaml")
+
+
 # --------------------------------------------------------------------------- a new type is one entry
 
 MONTH = ft.NumberType(

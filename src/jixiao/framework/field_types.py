@@ -7,8 +7,8 @@ what it changed -- the number format of its input cell and its data validation, 
 
 A new type is one `register` call; the loader, the generator, the checker and `fill` ask the
 registry and need no change.  What they hand back is in `field_records`.  No openpyxl here:
-`workbook.generator` turns a `Validation` into a DataValidation.  The lax reading of typed text (full-width digits, units, placeholders) is
-`checker.normalize`, which the types call."""
+`workbook.generator` turns a `Validation` into a DataValidation.  The lax reading of typed text
+(full-width digits, units, placeholders) is `checker.normalize`, which the types call."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from jixiao.framework.field_records import EMPTY, FieldError, Validation, Value
+from jixiao.numeric import decimal15
 
 if TYPE_CHECKING:
     from jixiao.framework.model import Field
@@ -82,6 +83,7 @@ class FieldType:
     numeric = False
     text = False  # free text (placed verbatim where a narrative belongs)
     integral = False
+    needs_options = False  # a field of this type lists its `options`
     number_format = "@"
     default_minimum: float | None = None  # what a form field gets when its YAML gives no min/max
     default_maximum: float | None = None
@@ -177,6 +179,8 @@ class YesNoType(FieldType):
 
 
 class ChoiceType(FieldType):
+    needs_options = True
+
     def allowed(self, field: Field) -> str:
         return "以下之一：" + "；".join(field.options)
 
@@ -311,8 +315,6 @@ class PercentType(NumberType):
             return None
         if field.maximum is not None and field.maximum > 1:
             return None
-        from jixiao.numeric import decimal15
-
         return float((exact if exact is not None else decimal15(x)) / 100) + 0.0
 
 

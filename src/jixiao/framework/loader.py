@@ -193,7 +193,7 @@ def _field(spec: Spec, sheet: str, section: str, unit: str, **defaults: object) 
     ftype = spec.opt("type", str, defaults.get("type", "amount"))
     kind = _kind(spec, ftype)
     options = tuple(spec.opt("options", list, []))
-    if ftype == "choice" and not options:
+    if kind.needs_options and not options:
         raise FrameworkError(spec.where, "选择型字段需要 options")
     field_unit = spec.opt("unit", str, kind.unit_in(unit))
     field = Field(
