@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from jixiao.framework.field_types import YEARS  # the --year range: what the year type allows
+
 FRAMEWORK_HELP = "框架：内置名称（默认 shenzhen-district-2021）或 YAML 文件路径"
 
 
@@ -34,7 +36,7 @@ def main() -> None:
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="输出的 .xlsx 文件")
 @click.option("--framework", "framework_source", default=None, help=FRAMEWORK_HELP)
-@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="预填评价年度")
+@click.option("--year", type=click.IntRange(*YEARS), default=None, help="预填评价年度")
 @click.option("--unit", default=None, help="预填单位名称")
 def template(output: Path, framework_source: str | None, year: int | None, unit: str | None) -> None:
     """生成空白自评表（评分为实时公式）。"""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from jixiao.framework.model import NO, TEXT_TYPES, YES, Field, Framework
+from jixiao.framework.field_types import FieldError
+from jixiao.framework.model import Field, Framework
 
 
 @dataclass(frozen=True)
@@ -124,60 +124,13 @@ def missing_required(framework: Framework, values: dict[str, Any]) -> list[Field
     return [f for f in framework.fields.values() if f.required and values.get(f.id) is None]
 
 
-def _option_hint(value: str, options: tuple[str, ...]) -> str:
-    """A hint only where it is unambiguous: the one option that contains what was typed, or a
-    spelling nearly the same (a loose match can mean the opposite: 已公开 is nearest to 未公开)."""
-    containing = [o for o in options if value and value in o]
-    close = containing if len(containing) == 1 else difflib.get_close_matches(value, options, n=1, cutoff=0.85)
-    return f"（是否为“{close[0]}”？）" if close else ""
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"是/否值 {value}"
-    if isinstance(value, (int, float)):
-        return f"数值 {value:g}"
-    if isinstance(value, str):
-        return f"文本 “{value}”"
-    if isinstance(value, list):
-        return "列表"
-    if isinstance(value, dict):
-        return "映射"
-    return f"{type(value).__name__} 类型的值"
-
-
 def coerce_value(field: Field, value: Any) -> tuple[Any, str | None]:
-    """The value as the workbook stores it, or an error message (expected / found)."""
-    if value is None or value == "":
-        return None, None
-    expected = f"应为{field.allowed()}"
-    if field.type in TEXT_TYPES:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value), None
-        return None, f"{expected}，实际为 {_describe(value)}"
-    if field.type == "yesno":
-        if value is True or value == YES:
-            return YES, None
-        if value is False or value == NO:
-            return NO, None
-        return None, f"{expected}，实际为 {_describe(value)}"
-    if field.type == "choice":
-        if value in field.options:
-            return value, None
-        hint = _option_hint(str(value), field.options)
-        return None, f"{expected}，实际为 {_describe(value)}{hint}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None, f"{expected}，实际为 {_describe(value)}"
-    number = float(value)
-    if field.type in ("count", "year") and not number.is_integer():
-        return None, f"{expected}，实际为 {_describe(value)}"
-    if field.type == "year" and not 2000 <= number <= 2100:
-        return None, f"{expected}，实际为 {_describe(value)}"
-    if field.minimum is not None and number < field.minimum:
-        return None, f"{expected}，实际为 {_describe(value)}（小于{field.minimum:g}）"
-    if field.maximum is not None and number > field.maximum:
-        return None, f"{expected}，实际为 {_describe(value)}（大于{field.maximum:g}）"
-    return (int(number) if field.type in ("count", "year") else number), None
+    """The value as the workbook stores it, or an error message (expected / found): the field
+    type's strict coercion."""
+    outcome = field.kind.coerce(field, value, "strict")
+    if isinstance(outcome, FieldError):
+        return None, outcome.message
+    return outcome.value, None
 
 
 def validate_data(framework: Framework, data: dict[str, Any], source: str = "数据") -> dict[str, Any]:

@@ -6,7 +6,11 @@ in a 万元 cell, (12.5) for a negative, “Y” or “√” for 是.  `normali
 (what python-calamine, openpyxl or `xlsx.reader` gives: None, str, float, int, bool, a date or
 time) into the value the workbook's formulas and the engine use, and says in a Chinese note what
 it changed; or it returns `Invalid` with what was expected and what was found, in the words of
-`jixiao.data.coerce_value`, for a message “{expected}，实际为{found}”.
+strict coercion (`jixiao fill`), for a message “{expected}，实际为{found}”.
+
+This is the ``lax`` mode of the field types (`jixiao.framework.field_types`): a type decides
+which units fit it, its bounds and what a bare number in a percent cell means; this module
+reads the characters and numbers.
 
 Lenient only where the meaning is not in doubt: “1,23” (a decimal comma?), “十二”, a date where
 an amount belongs, a unit that does not fit the field are never guessed at."""
@@ -15,32 +19,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
-from jixiao.framework.model import NO, TEXT_TYPES, YES, Field
+from jixiao.framework import field_types
+from jixiao.framework.field_types import EMPTY, NO, YES, FieldError, Value  # noqa: F401 - EMPTY re-exported
+from jixiao.framework.model import Field
 from jixiao.numeric import decimal15
 from jixiao.textformat import plain_text as _num
 from jixiao.xlsx.errors import ALL as _ERROR_VALUES
 
 __all__ = ["Normalised", "Invalid", "normalise"]
 
-
-@dataclass(frozen=True)
-class Normalised:
-    value: object  # None for an empty cell; int for count/year, float for amounts, str otherwise
-    note: str | None  # what was changed, in Chinese; None when the cell was taken as it is
-
-
-@dataclass(frozen=True)
-class Invalid:
-    expected: str  # “应为……” / “应不小于0”
-    found: str  # how the raw value looked: 文本“十二”, 日期 2021-03-31, 数值 12.5
-
-
-EMPTY = Normalised(None, None)
+# The field types' records under the names the checker reads them by: Normalised(value, note),
+# Invalid(expected “应为……” / “应不小于0”, found 文本“十二” / 日期 2021-03-31 / 数值 12.5, code).
+Normalised = Value
+Invalid = FieldError
 
 # --------------------------------------------------------------------------- characters
 
@@ -69,10 +65,15 @@ _CHOICE_KEY = str.maketrans({
 # --------------------------------------------------------------------------- numbers in text
 
 _NUMBER = re.compile(r"([+-]?)\s*((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_UNIT = re.compile(r"\s*(万元|亿元|千元|元|万|亿|%|年度|年|分|人|名|个|项|次|件|家|户|所|台|套|辆|处|条|份)$")
-_MONEY = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000), "万": Decimal(10000),
-          "亿元": Decimal(10**8), "亿": Decimal(10**8)}
-_COUNT_UNITS = frozenset("人名个项次件家户所台套辆处条份")
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    """A unit after the number: any unit some field type reads (万元 before 元), so that one
+    which does not fit the field is named in the message rather than called “not a number”."""
+    return re.compile(r"\s*(" + "|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w)))) + ")$")
+
+
 # What people type for “nothing”: never read as 0 or as empty, the unit must say which.
 _PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "n/a", "N/A", "NA", "null"})
 
@@ -129,25 +130,22 @@ def _describe(raw: object) -> str:
 
 
 def _expected(field: Field) -> str:
-    return f"应为{field.allowed()}"
+    return field.kind.expected(field)
+
+
+def invalid(field: Field, raw: object, code: str, expected: str | None = None, hint: str = "") -> Invalid:
+    return Invalid(_expected(field) if expected is None else expected, _describe(raw) + hint, code, input=raw)
 
 
 # --------------------------------------------------------------------------- entry point
 
 def normalise(field: Field, raw: object) -> Normalised | Invalid:
     """The value of one input cell for `field`, with a note on what was changed, or Invalid."""
-    if raw is None:
-        return EMPTY
-    if isinstance(raw, str) and not raw.strip(_STRIP):
-        return EMPTY
-    kind = field.type
-    if kind in TEXT_TYPES:
-        return _text(raw)
-    if kind == "yesno":
-        return _yesno(field, raw)
-    if kind == "choice":
-        return _choice(field, raw)
-    return _numeric(field, raw)
+    return field.kind.coerce(field, raw, "lax")
+
+
+def is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip(_STRIP))
 
 
 # --------------------------------------------------------------------------- text
@@ -188,9 +186,9 @@ def _yesno(field: Field, raw: object) -> Normalised | Invalid:
         if raw == 1 or raw == 0:
             answer = YES if raw == 1 else NO
             return Normalised(answer, f"数值 {_num(float(raw))} 按“{answer}”读取")
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "not_yes_no")
     if not isinstance(raw, str):
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "not_yes_no")
     shown = raw.strip(_STRIP)
     if shown == YES or shown == NO:
         return Normalised(shown, None if shown == raw else "已去除首尾空格")
@@ -199,7 +197,7 @@ def _yesno(field: Field, raw: object) -> Normalised | Invalid:
         return Normalised(YES, f"{_quote(shown)}按“{YES}”读取")
     if key in _NO_WORDS:
         return Normalised(NO, f"{_quote(shown)}按“{NO}”读取")
-    return Invalid(_expected(field), _describe(raw))
+    return invalid(field, raw, "not_yes_no")
 
 
 # --------------------------------------------------------------------------- choice
@@ -231,14 +229,14 @@ def _choice(field: Field, raw: object) -> Normalised | Invalid:
             return Normalised(option, f"{_quote(shown)}按选项“{option}”读取（全角/半角标点或空格不同）")
         close = difflib.get_close_matches(shown, options, n=1)
         hint = f"（是否为“{close[0]}”？）" if close else ""
-        return Invalid(_expected(field), _describe(raw) + hint)
+        return invalid(field, raw, "not_an_option", hint=hint)
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         if isinstance(raw, int) or math.isfinite(raw):
             text = str(raw) if isinstance(raw, int) else _num(raw)
             option = text if text in options else _keys(options).get(text)
             if option is not None:
                 return Normalised(option, f"数值 {text} 按选项“{option}”读取")
-    return Invalid(_expected(field), _describe(raw))
+    return invalid(field, raw, "not_an_option")
 
 
 # --------------------------------------------------------------------------- numbers
@@ -247,15 +245,15 @@ def _numeric(field: Field, raw: object) -> Normalised | Invalid:
     if isinstance(raw, str):
         return _numeric_text(field, raw)
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "wrong_type")
     try:
         x = float(raw) + 0.0
     except OverflowError:
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "not_finite")
     if not math.isfinite(x):
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "not_finite")
     note = None
-    fraction = _as_percent(field, x, None)
+    fraction = field.kind.bare_percent(field, x, None)
     if fraction is not None:
         note = f"数值 {_num(x)} 按 {_num(x)}% 即 {_num(fraction)} 读取"
         x = fraction
@@ -268,10 +266,10 @@ def _numeric_text(field: Field, raw: str) -> Normalised | Invalid:
     spaced = spaced_text != raw or " " in text or text != spaced_text
     shown = raw.strip(_STRIP)
     if shown in _ERROR_VALUES:
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "error_value")
     half = text.translate(_FW)
     if half in _PLACEHOLDERS or half.casefold() in _PLACEHOLDERS:
-        return Invalid(_expected(field) + "，如为零请填0", _describe(raw))
+        return invalid(field, raw, "placeholder", _expected(field) + "，如为零请填0")
 
     # (12.5), (12.5)万元, (12.5万元): accountants' negatives
     body, negative = half, False
@@ -281,44 +279,32 @@ def _numeric_text(field: Field, raw: str) -> Normalised | Invalid:
     if field.unit and body.endswith(field.unit) and len(body) > len(field.unit):
         unit, body = field.unit, body[: -len(field.unit)].rstrip()
     else:
-        m = _UNIT.search(body)
+        m = _unit_pattern(field_types.unit_words()).search(body)
         if m:
             unit, body = m.group(1), body[: m.start()]
     if not negative and body[:1] == "(" and body[-1:] == ")":
         body, negative = body[1:-1].strip(), True
     m = _NUMBER.fullmatch(body)
     if m is None or (negative and m.group(1)):
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "not_a_number")
     sign, digits, exponent = m.groups()
     number = Decimal(digits.replace(",", "") + (exponent or ""))
     if negative or sign == "-":
         number = -number
 
     # the unit: does it fit the field, and what does it scale by?
-    kind, quoted = field.type, _quote(shown)
+    kind, quoted = field.kind, _quote(shown)
     base = ""
-    if unit is None or unit == field.unit:
-        pass
-    elif unit == "%":
-        if kind != "percent":
+    if unit is not None and unit != field.unit:
+        scaled = kind.read_unit(field, unit, number)  # the type says which units fit it
+        if scaled is None:
             return _wrong_unit(field, raw, unit)
-        number = number / 100
-    elif kind == "amount" and unit in _MONEY:
-        target = field.unit if field.unit in _MONEY else "万元"
-        if _MONEY[unit] != _MONEY[target]:
-            number, base = number * _MONEY[unit] / _MONEY[target], target
-    elif kind == "count" and unit in _COUNT_UNITS and (
-            not field.unit or unit == "个" or (field.unit == "人" and unit == "名")):
-        pass
-    elif (kind == "year" and unit in ("年", "年度")) or (kind == "score" and unit == "分"):
-        pass
-    else:
-        return _wrong_unit(field, raw, unit)
+        number, base = scaled
     x = float(number) + 0.0  # "+ 0.0": -0 → 0
     if not math.isfinite(x):  # 1e999
-        return Invalid(_expected(field), _describe(raw))
+        return invalid(field, raw, "not_finite")
 
-    fraction = _as_percent(field, x, number) if unit != "%" else None
+    fraction = kind.bare_percent(field, x, number) if unit != "%" else None
     if fraction is not None:
         note = f"文本{quoted}按 {_num(x)}% 即 {_num(fraction)} 读取"
         x = fraction
@@ -342,43 +328,19 @@ def _numeric_text(field: Field, raw: str) -> Normalised | Invalid:
 
 
 def _wrong_unit(field: Field, raw: object, unit: str) -> Invalid:
-    return Invalid(f"{_expected(field)}，不能以“{unit}”为单位", _describe(raw))
+    return invalid(field, raw, "wrong_unit", f"{_expected(field)}，不能以“{unit}”为单位")
 
 
-def _as_percent(field: Field, x: float, exact: Decimal | None) -> float | None:
-    """96.42 typed into a percent cell that WPS or a paste left unformatted means 96.42%:
-    the fraction, or None when x is not such a number (or the field allows fractions > 1)."""
-    if field.type != "percent" or not 1 < x <= 100:
-        return None
-    if field.maximum is not None and field.maximum > 1:
-        return None
-    return float((exact if exact is not None else decimal15(x)) / 100) + 0.0
-
-
-def _bound(field: Field, word: str, limit: float) -> str:
-    pct = f"（{_num(limit * 100)}%）" if field.type == "percent" else ""
-    return f"应{word}{_num(limit)}{pct}"
+def bound_error(field: Field, raw: object, word: str, limit: float, code: str, percent: bool) -> Invalid:
+    """A number beyond the field's bounds: “应不小于0（0%）”."""
+    pct = f"（{_num(limit * 100)}%）" if percent else ""
+    return invalid(field, raw, code, f"应{word}{_num(limit)}{pct}")
 
 
 def _checked(field: Field, raw: object, x: float, note: str | None) -> Normalised | Invalid:
     """Whole-number, year and range checks on the number read from the cell."""
-    kind = field.type
-    low, high = field.minimum, field.maximum
-    if kind == "percent":
-        low = 0.0 if low is None else low
-        high = 1.0 if high is None else high
-    elif kind == "count" and low is None:
-        low = 0.0
-    elif kind == "year":
-        low = 2000.0 if low is None else low
-        high = 2100.0 if high is None else high
-    if kind in ("count", "year"):
-        if not x.is_integer():
-            return Invalid(_expected(field), _describe(raw))
-        if kind == "year" and not low <= x <= high:
-            return Invalid(_expected(field), _describe(raw))
-    if low is not None and x < low:
-        return Invalid(_bound(field, "不小于", low), _describe(raw))
-    if high is not None and x > high:
-        return Invalid(_bound(field, "不大于", high), _describe(raw))
-    return Normalised(int(x) if kind in ("count", "year") else x, note)
+    return field.kind.check(field, raw, x, note, "lax")
+
+
+# what the field types call (`FieldType._lax`)
+read_text, read_yesno, read_choice, read_number = _text, _yesno, _choice, _numeric

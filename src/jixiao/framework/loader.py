@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jixiao.cell_ids import grid_id, note_id
 from jixiao.checks import build_check, required_checks, usable_number_checks
+from jixiao.framework import field_types
 from jixiao.framework.model import (
     FIELD_TYPES, Column, ComputedField, Field, Form, Framework, Grade, Indicator, Level1, Level2, Row, Sheet, Table,
 )
@@ -183,19 +184,24 @@ def _load_grades(top: Spec) -> list[Grade]:
     return grades
 
 
-def _field(spec: Spec, sheet: str, section: str, unit: str, **defaults: object) -> Field:
-    ftype = spec.opt("type", str, defaults.get("type", "amount"))
+def _kind(spec: Spec, ftype: str) -> field_types.FieldType:
     if ftype not in FIELD_TYPES:
         raise FrameworkError(spec.at("type"), f"未知的字段类型 “{ftype}”，可用：{'、'.join(sorted(FIELD_TYPES))}")
+    return field_types.get(ftype)
+
+
+def _field(spec: Spec, sheet: str, section: str, unit: str, **defaults: object) -> Field:
+    ftype = spec.opt("type", str, defaults.get("type", "amount"))
+    kind = _kind(spec, ftype)
     options = tuple(spec.opt("options", list, []))
-    if ftype == "choice" and not options:
+    if kind.needs_options and not options:
         raise FrameworkError(spec.where, "选择型字段需要 options")
-    field_unit = spec.opt("unit", str, unit if ftype == "amount" else ("人" if ftype == "count" and unit == "人" else ""))
+    field_unit = spec.opt("unit", str, kind.unit_in(unit))
     field = Field(
         id=spec.req("id"), label=spec.req("label"), type=ftype, unit=field_unit,
         required=spec.opt("required", bool, False), options=options,
-        minimum=spec.opt("min", float, 0.0 if ftype in ("amount", "count", "score", "percent") else None),
-        maximum=spec.opt("max", float, 1.0 if ftype == "percent" else None),
+        minimum=spec.opt("min", float, kind.default_minimum),
+        maximum=spec.opt("max", float, kind.default_maximum),
         sheet=sheet, section=section,
     )
     spec.done()
@@ -232,7 +238,9 @@ def _load_form(spec: Spec) -> tuple[Form, dict[str, Field]]:
                         computed = (comp.req("num"), comp.req("den"))
                         den_row = comp.opt("den_row", str, None)
                         comp.done()
-                    table.columns.append(Column(c.req("id"), c.req("label"), c.opt("type", str, "amount"), computed,
+                    ctype = c.opt("type", str, "amount")
+                    _kind(c, ctype)
+                    table.columns.append(Column(c.req("id"), c.req("label"), ctype, computed,
                                                 optional=c.opt("optional", bool, False), den_row=den_row))
                     c.done()
                 input_cols = {c.id for c in table.columns if not c.computed}
@@ -245,10 +253,11 @@ def _load_form(spec: Spec) -> tuple[Form, dict[str, Field]]:
                     table.rows.append(row)
                     for c in table.columns:
                         if not c.computed:
-                            unit = table.unit if c.type == "amount" else ""
+                            kind = field_types.get(c.type)
                             field = Field(id=grid_id(row.id, c.id), label=f"{row.label.strip('　')}：{c.label}",
-                                          type=c.type, unit=unit, required=row.required and not c.optional,
-                                          minimum=0.0,
+                                          type=c.type, unit=kind.unit_in(table.unit),
+                                          required=row.required and not c.optional,
+                                          minimum=kind.default_minimum, maximum=kind.default_maximum,
                                           sheet=name, section=table.title)
                             _add(fields, field, r.where)
             t.done()

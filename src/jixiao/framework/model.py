@@ -6,17 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from jixiao.framework import field_types
+from jixiao.framework.field_types import LONGTEXT_LIMIT, NO, YES  # noqa: F401 - re-exported
+
 if TYPE_CHECKING:
     from jixiao.checks import Check
     from jixiao.measures import Measure
     from jixiao.rules.base import Rule
 
-# Field types and what the workbook allows in them.
-NUMERIC_TYPES = frozenset({"amount", "count", "percent", "score", "year"})
-FIELD_TYPES = NUMERIC_TYPES | {"text", "longtext", "yesno", "choice"}
-TEXT_TYPES = frozenset({"text", "longtext"})  # longtext: a narrative placed verbatim in the 自评报告
-LONGTEXT_LIMIT = 32767  # characters in one Excel cell
-YES, NO = "是", "否"
+# The names of the field types (`field_types` owns what each allows), as live sets.
+NUMERIC_TYPES = field_types.numeric_names
+FIELD_TYPES = field_types.names
+TEXT_TYPES = field_types.text_names  # longtext: a narrative placed verbatim in the 自评报告
 
 
 @dataclass(frozen=True)
@@ -33,28 +34,17 @@ class Field:
     section: str = ""
 
     @property
+    def kind(self) -> field_types.FieldType:
+        """The field's type object: its allowed values, bounds, coercion, format, validation."""
+        return field_types.get(self.type)
+
+    @property
     def numeric(self) -> bool:
-        return self.type in NUMERIC_TYPES
+        return self.kind.numeric
 
     def allowed(self) -> str:
         """What may be typed, in the words the 填表说明 and error messages use."""
-        if self.type == "yesno":
-            return "“是”或“否”"
-        if self.type == "choice":
-            return "以下之一：" + "；".join(self.options)
-        if self.type == "count":
-            return "不小于0的整数"
-        if self.type == "year":
-            return "四位年份"
-        if self.type == "percent":
-            return "0%～100%之间的百分比"
-        if self.type in ("amount", "score"):
-            low = 0 if self.minimum is None else self.minimum
-            high = "" if self.maximum is None else f"、不大于{self.maximum:g}"
-            return f"不小于{low:g}{high}的数值" + (f"（单位：{self.unit}）" if self.unit else "")
-        if self.type == "longtext":
-            return f"文本（可分段，不超过{LONGTEXT_LIMIT}字），原样写入自评报告"
-        return "文本"
+        return self.kind.allowed(self)
 
 
 @dataclass(frozen=True)

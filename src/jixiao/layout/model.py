@@ -15,14 +15,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from jixiao.framework.field_records import Validation
 from jixiao.framework.model import Field
 from jixiao.xlsx.refs import absolute_ref, col_letter, coord
-
-# How each field type shows its number (the registry of field types owns this once merged).
-NUMBER_FORMATS = {
-    "amount": "#,##0.00", "count": "0", "year": "0", "percent": "0.00%", "score": "0.00",
-    "text": "@", "longtext": "@", "yesno": "@", "choice": "@",
-}
 
 # the kinds of cell a layout places
 LABEL, INPUT, COMPUTED, MIRROR, PLAIN = "label", "input", "computed", "mirror", "plain"
@@ -65,6 +60,7 @@ class CellSpec:
     align: str | None = "wrap"  # wrap | wrap_top | center; None: the application's default
     border: bool = True
     fmt: str | None = None  # number format
+    validation: Validation | None = None  # an input's data validation, from its field type
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,8 @@ class SheetLayout:
 
     def input(self, row: int, col: int, f: Field) -> None:
         align = "wrap" if f.type == "text" else "wrap_top" if f.type == "longtext" else "center"
-        self.put(row, col, kind=INPUT, ref=f.id, fill="input", fmt=NUMBER_FORMATS[f.type], align=align)
+        self.put(row, col, kind=INPUT, ref=f.id, fill="input", fmt=f.kind.number_format, align=align,
+                 validation=f.kind.validation(f))
 
     def computed(self, row: int, col: int, cell_id: str, fmt: str | None = None, align: str = "center",
                  font: str = "body") -> None:

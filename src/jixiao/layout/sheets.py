@@ -7,6 +7,7 @@ from jixiao.cell_ids import (
     ERRORS, GRADE, STATUS, SUMMARY, TOTAL, WARNINGS, check_id, detail_id, grid_id, level1_id, level2_id,
     measure_text_id, note_id, score_id, text_id,
 )
+from jixiao.framework import field_types
 from jixiao.framework.model import Field, Framework, Table
 from jixiao.layout.model import Conditional, SheetLayout
 from jixiao.xlsx.refs import col_letter
@@ -55,7 +56,7 @@ def _list(ws: SheetLayout, table: Table, row: int) -> int:
         row += 1
     for cf in table.computed:
         ws.put(row, 1, cf.label)
-        ws.computed(row, 2, cf.id, fmt="#,##0.00")
+        ws.computed(row, 2, cf.id, fmt=field_types.get("amount").number_format)
         ws.put(row, 3, cf.unit, align="center")
         ws.put(row, 4, "自动计算", font="note")
         row += 1

@@ -13,7 +13,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jixiao.engine import computed_cells
-from jixiao.framework.model import LONGTEXT_LIMIT, Field, Framework
+from jixiao.framework.field_records import Validation
+from jixiao.framework.model import Framework
 from jixiao.layout.model import COMPUTED, INPUT, LABEL, MIRROR, PLAIN, CellSpec, Layout, SheetLayout
 from jixiao.workbook import print_layout as pl
 from jixiao.workbook import styles as st
@@ -45,7 +46,8 @@ def render(layout: Layout, fw: Framework, data: Mapping[str, Any], values: Mappi
                 c.value = value
                 if isinstance(value, str) and c.data_type == "f":
                     c.data_type = "s"  # a unit's text that begins with "=" is text, never a live formula
-                _validate(ws, validations, c.coordinate, fw.fields[spec.ref])
+                if spec.validation is not None:
+                    _validate(ws, validations, c.coordinate, spec.validation)
             elif spec.kind == COMPUTED:
                 c.value = formulas[spec.ref]
                 cached.setdefault(sheet.name, {})[c.coordinate] = values[spec.ref]
@@ -108,41 +110,21 @@ def _conditionals(ws: Worksheet, sheet: SheetLayout) -> None:
             raise ValueError(f"unknown conditional format {rule.kind!r}")
 
 
-def _validate(ws: Worksheet, validations: dict[tuple, DataValidation], coord: str, f: Field) -> None:
-    """One DataValidation object per (sheet, rule), so the file stays small."""
-    if f.type in ("yesno", "choice"):
-        options = ("是", "否") if f.type == "yesno" else f.options
-        key = ("list", "|".join(options))
-        make = lambda: DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)  # noqa: E731
-    elif f.type in ("count", "year"):
-        low, high = (2000, 2100) if f.type == "year" else (0, 1_000_000)
-        key = ("whole", f"{low}-{high}")
-        make = lambda: DataValidation(type="whole", operator="between", formula1=str(low), formula2=str(high),  # noqa: E731
-                                      allow_blank=True)
-    elif f.numeric:
-        low = 0 if f.minimum is None else f.minimum
-        high = 1e12 if f.maximum is None else f.maximum
-        key = ("decimal", f"{low:g}-{high:g}")
-        make = lambda: DataValidation(type="decimal", operator="between", formula1=f"{low:g}", formula2=f"{high:g}",  # noqa: E731
-                                      allow_blank=True)
-    elif f.type == "longtext":
-        key = ("longtext", str(LONGTEXT_LIMIT))
-        make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual",  # noqa: E731
-                                      formula1=str(LONGTEXT_LIMIT), allow_blank=True)
-    else:
-        key = ("text", "200")
-        make = lambda: DataValidation(type="textLength", operator="lessThanOrEqual", formula1="500", allow_blank=True)  # noqa: E731
-    dv = validations.get(key)
+def _validate(ws: Worksheet, validations: dict[tuple, DataValidation], coord: str, v: Validation) -> None:
+    """The field type's validation as a DataValidation: one object per (sheet, rule), so the
+    file stays small."""
+    dv = validations.get(v.rule)
     if dv is None:
-        dv = make()
+        dv = DataValidation(type=v.type, operator=v.operator, formula1=v.formula1, formula2=v.formula2,
+                            allow_blank=v.allow_blank)
         dv.showErrorMessage = True
-        dv.errorTitle = "输入有误"
-        dv.error = f"此处应填写{f.allowed()}。"
+        dv.errorTitle = v.error_title
+        dv.error = v.error
         dv.showInputMessage = True
-        dv.promptTitle = "填写要求"
-        dv.prompt = f.allowed()[:250]
+        dv.promptTitle = v.prompt_title
+        dv.prompt = v.prompt
         ws.add_data_validation(dv)
-        validations[key] = dv
+        validations[v.rule] = dv
     dv.add(coord)
 
 

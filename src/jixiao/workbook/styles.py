@@ -27,32 +27,17 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 UNLOCKED = Protection(locked=False)
 LOCKED = Protection(locked=True)
 
-NUMBER_FORMATS = {
-    "amount": "#,##0.00",
-    "count": "0",
-    "year": "0",
-    "percent": "0.00%",
-    "score": "0.00",
-    "text": "@",
-    "longtext": "@",
-    "yesno": "@",
-    "choice": "@",
-}
-
-
 # 审核 colours: plain cellIs / expression rules with a dxf fill, the kind Excel 2010, WPS and
 # LibreOffice all read (no icon sets, data bars or 2010 extensions).
 ERROR_FILL, ERROR_FONT = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE"), Font(color="9C0006", bold=True)
 WARNING_FILL, WARNING_FONT = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C"), Font(color="9C5700", bold=True)
 PASSED_FILL = PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE")
 
-
 def colour_levels(ws, cells: str) -> None:
     """错误 red, 警告 amber, in the 审核结果 column."""
     ws.conditional_formatting.add(cells, CellIsRule(operator="equal", formula=['"错误"'], fill=ERROR_FILL, font=ERROR_FONT))
     ws.conditional_formatting.add(cells, CellIsRule(operator="equal", formula=['"警告"'], fill=WARNING_FILL,
                                                     font=WARNING_FONT))
-
 
 def colour_status(ws, cell: str, errors: str, warnings: str) -> None:
     """The status line: red with errors, amber with warnings only, green when clean."""
@@ -61,7 +46,6 @@ def colour_status(ws, cell: str, errors: str, warnings: str) -> None:
     ws.conditional_formatting.add(cell, FormulaRule(formula=[f"{warnings}>0"], fill=WARNING_FILL, font=WARNING_FONT,
                                                     stopIfTrue=True))
     ws.conditional_formatting.add(cell, FormulaRule(formula=[f"{errors}+{warnings}=0"], fill=PASSED_FILL))
-
 
 def colour_text(ws, cell: str) -> None:
     """The same colours for a copy of the status line elsewhere, read from its words."""
