@@ -310,6 +310,8 @@ def test_word_where_a_number_belongs(good, check, pos, fw):
     label = fw.fields["staff_quota"].label
     assert (m.sheet, m.cell, m.field, m.label) == (sheet, coord, "staff_quota", label)
     assert m.text == f"{sheet}!{coord}“{label}”：应为不小于0的整数，实际为文本“十二”"
+    assert (m.expected, m.found) == ("应为不小于0的整数", "文本“十二”")  # the field type's error record
+    assert result.to_json()["messages"][0]["found"] == "文本“十二”"
     assert "staff_quota" not in result.inputs
     # the workbook's cached results were computed from 13, the recomputation has no value: the
     # comparison is skipped (said once) rather than flooding mismatches downstream of that cell
@@ -583,7 +585,8 @@ def test_cli_json_schema(files, good_result):
         assert ind["agrees"] is True
     assert [m["code"] for m in out["messages"]] == ["cross_check", "cross_check"]
     for m in out["messages"]:
-        assert set(m) == {"level", "code", "text", "sheet", "cell", "field", "label"} and m["level"] == WARNING
+        assert set(m) == {"level", "code", "text", "sheet", "cell", "field", "label", "expected", "found"}
+        assert m["level"] == WARNING and m["expected"] is m["found"] is None
     assert out["inputs"]["procurement_actual"] == 426.15
     assert out["inputs"] == json.loads(json.dumps(good_result.inputs, ensure_ascii=False))
 

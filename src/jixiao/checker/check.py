@@ -268,7 +268,8 @@ class _Check:
                 found = _serial_date(found)  # a date typed into the cell: never read as its serial number
             outcome = normalise(field, found)
             if isinstance(outcome, Invalid):
-                r.add(ERROR, "invalid_value", f"{sheet}!{coord}“{field.label}”：{outcome.expected}，实际为{outcome.found}", **where)
+                r.add(ERROR, "invalid_value", f"{sheet}!{coord}“{field.label}”：{outcome.message}",
+                      expected=outcome.expected, found=outcome.found, **where)
                 continue
             if outcome.note:
                 r.add(NOTE, "normalised", f"{sheet}!{coord}“{field.label}”：{outcome.note}", **where)

@@ -25,6 +25,10 @@ class Message:
     cell: str | None = None
     field: str | None = None  # field or computed-cell id
     label: str | None = None
+    # for a value that cannot be used, the field type's error record: what the cell should hold
+    # and how what it holds looked (`framework.field_records.FieldError`)
+    expected: str | None = None
+    found: str | None = None
 
     @property
     def where(self) -> str:
