@@ -54,7 +54,7 @@ def test_checklist_mistakes(refuse):
     e = refuse(points=2, rule="{kind: checklist, items: [{label: 甲, points: 2, input: number}]}")
     assert (e.where, e.problem) == (f"{RULE_AT}.items[0].input", "应为 yesno 或 score，实际为 “number”")
     e = refuse(points=2, rule="{kind: checklist, items: [{label: 甲, points: 2, input: yes}]}")  # YAML: true
-    assert (e.where, e.problem) == (f"{RULE_AT}.items[0].input", "应为文本，实际为 是/否 True")
+    assert (e.where, e.problem) == (f"{RULE_AT}.items[0].input", "应为文本，实际为 是/否值 True")
     e = refuse(points=2, rule="{kind: checklist, items: [{label: 甲, points: 2}, {label: 乙, points: 0}]}")
     assert (e.where, e.problem) == (f"{RULE_AT}.items[1].points", "分值应大于0，实际为 0")
     e = refuse(points=2, rule="{kind: checklist, items: [{label: 甲, pionts: 2}]}")

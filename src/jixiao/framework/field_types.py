@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from jixiao.framework.field_records import EMPTY, FieldError, Validation, Value
+from jixiao.framework.spec import describe_value
 from jixiao.numeric import decimal15
 
 if TYPE_CHECKING:
@@ -51,21 +52,6 @@ def _reader() -> Any:
 
 
 # --------------------------------------------------------------------------- strict: `fill`
-
-def describe_strict(value: Any) -> str:
-    """How a data-file value looked (YAML/JSON vocabulary)."""
-    if isinstance(value, bool):
-        return f"是/否值 {value}"
-    if isinstance(value, (int, float)):
-        return f"数值 {value:g}"
-    if isinstance(value, str):
-        return f"文本 “{value}”"
-    if isinstance(value, list):
-        return "列表"
-    if isinstance(value, dict):
-        return "映射"
-    return f"{type(value).__name__} 类型的值"
-
 
 def option_hint(value: str, options: tuple[str, ...]) -> str:
     """A hint only where it is unambiguous: the one option that contains what was typed, or a
@@ -136,7 +122,7 @@ class FieldType:
         raise NotImplementedError
 
     def _strict_error(self, field: Field, raw: object, code: str, suffix: str = "") -> FieldError:
-        expected, found = self.expected(field), describe_strict(raw) + suffix
+        expected, found = self.expected(field), describe_value(raw) + suffix
         return FieldError(expected, found, code, f"{expected}，实际为 {found}", raw)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 
 from jixiao.framework.model import Field, Identity, Plausibility
-from jixiao.framework.spec import FrameworkError, Spec, _describe
+from jixiao.framework.spec import FrameworkError, Spec, describe_value
 
 
 def load_identity(spec: Spec, fields: dict[str, Field]) -> Identity:
@@ -56,7 +56,7 @@ def _field(s: Spec, key: str, fields: dict[str, Field], ftype: str) -> str:
 
 def _check(where: str, name: object, fields: dict[str, Field], ftype: str | None) -> str:
     if not isinstance(name, str):
-        raise FrameworkError(where, f"应为字段 id（文本），实际为 {_describe(name)}")
+        raise FrameworkError(where, f"应为字段 id（文本），实际为 {describe_value(name)}")
     if name not in fields:
         close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
         hint = f"（是否为 {close[0]}？）" if close else ""

@@ -24,7 +24,7 @@ class Spec:
 
     def __init__(self, data: Any, where: str):
         if not isinstance(data, dict):
-            raise FrameworkError(where, f"应为映射（键: 值），实际为 {_describe(data)}")
+            raise FrameworkError(where, f"应为映射（键: 值），实际为 {describe_value(data)}")
         self.data, self.where, self._used = data, where, set()
 
     def at(self, key: str) -> str:
@@ -69,7 +69,7 @@ class Spec:
             return str(value)
         if kind in (list, dict, bool) and isinstance(value, kind):
             return value
-        raise FrameworkError(self.at(key), f"应为{_TYPE_NAMES.get(kind, kind.__name__)}，实际为 {_describe(value)}")
+        raise FrameworkError(self.at(key), f"应为{_TYPE_NAMES.get(kind, kind.__name__)}，实际为 {describe_value(value)}")
 
     def _typo_hint(self, key: str) -> str:
         close = difflib.get_close_matches(key, [str(k) for k in self.data], n=1, cutoff=0.6)
@@ -81,15 +81,19 @@ class Spec:
             raise FrameworkError(self.where, "未知的键 " + "、".join(f"“{k}”" for k in unknown))
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """How a value in a YAML/JSON file looked, for “应为……，实际为……” (framework files and
+    `jixiao fill` data files alike)."""
     if value is None:
         return "空"
     if isinstance(value, bool):
-        return f"是/否 {value}"
+        return f"是/否值 {value}"
     if isinstance(value, (int, float)):
-        return f"数值 {value}"
+        return f"数值 {value:g}"
     if isinstance(value, str):
         return f"文本 “{value}”"
     if isinstance(value, list):
         return "列表"
-    return "映射"
+    if isinstance(value, dict):
+        return "映射"
+    return f"{type(value).__name__} 类型的值"
