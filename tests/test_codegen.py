@@ -20,7 +20,7 @@ from jixiao.expr import (ALLOWED_FUNCTIONS, Binary, Call, Concat, Const, ErrorVa
 from jixiao.expr_codegen import compile_cells, fast_round, run_tree, source
 from jixiao.framework import code_cache
 from jixiao.framework.loader import load_framework
-from jixiao.numeric import excel_round
+from jixiao.numeric import excel_round, excel_round_decimal
 
 FRAMEWORKS = Path(__file__).parent / "frameworks"
 NAMES = ["a", "b", "c", "d"]
@@ -33,7 +33,7 @@ VALUES = st.one_of(
     st.integers(-10**6, 10**6),
     st.sampled_from([ErrorValue("#VALUE!"), ErrorValue("#DIV/0!")]),
 )
-CONSTS = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 2.0, 0.5, 100.0, 1e-9, "", "是", "x", True, False]),
+CONSTS = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 2.0, 0.5, 100.0, 1e-9, 0.3, 109.5, "", "是", "x", True, False]),
                    st.floats(-1e6, 1e6, allow_nan=False))
 FUNCS = sorted(ALLOWED_FUNCTIONS - {"COUNTIF", "INDEX", "MATCH"})
 ARITY = {"IF": (2, 3), "IFERROR": (2, 2), "NOT": (1, 1), "ABS": (1, 1), "ROUND": (2, 2), "ISNUMBER": (1, 1),
@@ -130,16 +130,17 @@ def test_a_cell_too_deep_for_python_blocks_is_left_to_the_tree() -> None:
 @given(x=st.one_of(st.floats(allow_nan=False, allow_infinity=False),
                    st.floats(-1e4, 1e4).map(lambda v: round(v, 3) + 0.005)),
        digits=st.integers(-3, 6))
-def test_fast_round_is_excel_round(x: float, digits: int) -> None:
-    assert repr(fast_round(x, digits)) == repr(excel_round(x, digits))
+def test_excel_round_without_decimal_is_excel_round_by_decimal(x: float, digits: int) -> None:
+    assert repr(excel_round(x, digits)) == repr(excel_round_decimal(x, digits))
+    assert fast_round is excel_round
 
 
-def test_fast_round_refuses_what_excel_round_refuses() -> None:
+def test_excel_round_refuses_what_decimal_refuses() -> None:
     for bad in (math.inf, -math.inf, math.nan):
         with pytest.raises(ValueError):
             excel_round(bad, 2)
         with pytest.raises(ValueError):
-            fast_round(bad, 2)
+            excel_round_decimal(bad, 2)
 
 
 # --------------------------------------------------------------------------- the code cache
@@ -223,3 +224,19 @@ def test_builders_used_in_tests_are_known_to_the_generator() -> None:
     e = call("AND", ref("a") > 1, call("OR", ref("b").eq("是"), call("NOT", ref("c") < 0)))
     text, consts = source([("x", e)])
     assert "_and(" not in text and "_or(" not in text and not consts
+
+
+CLOSE = st.tuples(st.floats(-1e12, 1e12, allow_nan=False), st.integers(-40, 40), st.sampled_from([1e-15, 1e-16, 1e-14])
+                  ).map(lambda t: (t[0], t[0] * (1 + t[1] * t[2])))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(pair=st.one_of(CLOSE, st.tuples(st.sampled_from([0.3, 109.5, 0.0, -0.0, 1e15, 1e-300, math.inf, -math.inf]),
+                                       st.sampled_from([0.1 + 0.2, 21.9 / 0.2, -0.0, 5e-324, 1e15 + 0.125,
+                                                        math.inf, math.nan]))))
+def test_comparisons_of_close_doubles_are_compared_at_15_digits(pair: tuple[float, float]) -> None:
+    a, b = pair
+    cells = [(f"{op}{i}", Binary(op, Ref("a"), right)) for op in ("<", "<=", ">", ">=", "=", "<>")
+             for i, right in enumerate((Ref("b"), Const(b)))]
+    for values in ({"a": a, "b": b}, {"a": b, "b": a}):
+        assert outcome(compile_cells(cells), cells, values) == outcome(run_tree, cells, values)

@@ -79,15 +79,7 @@ def _sum(*vals: Any) -> float:
     return total
 
 
-def fast_round(x: float, digits: int) -> float:
-    """`numeric.excel_round(x, digits)` for a float x, without Decimal when the 15-digit text
-    already has no more than `digits` decimals (most scores: 3.0, 94.79)."""
-    s = format(x, ".15g")
-    if "e" not in s and "n" not in s:  # plain notation, finite (inf and nan go the long way)
-        dot = s.find(".")
-        if (0 if dot < 0 else len(s) - dot - 1) <= digits:
-            return float(s) + 0.0
-    return excel_round(x, digits)
+fast_round = excel_round  # (numeric.excel_round avoids Decimal in the usual case)
 
 
 def _round(v: Any, d: Any) -> float:
@@ -192,6 +184,15 @@ class _Cell:
                 const = repr(e.right.value.lower())
                 self.line(d, f"{t} = ({a} or '').lower() {py} {const} if {a} is None or type({a}) is str "
                              f"else _cmp({a}, {const}) {py} 0")
+            elif type(e.left) is not Const or type(e.right) is not Const:
+                # two doubles: compared as they are unless they are close enough for their
+                # 15-digit values to be equal (rounding to 15 digits is monotonic: it can merge
+                # two values, never swap them); NaN and the close ones go to compare()
+                self.line(d, f"if type({a}) is float and type({b}) is float and "
+                             f"({a} == {b} or abs({a} - {b}) > 2e-14 * abs({a})):")
+                self.line(d + 1, f"{t} = {a} {py} {b}")
+                self.line(d, "else:")
+                self.line(d + 1, f"{t} = _cmp({a}, {b}) {py} 0")
             else:
                 self.line(d, f"{t} = _cmp({a}, {b}) {py} 0")
         else:
