@@ -80,10 +80,10 @@ CHECK_TIMEOUT = 600.0  # seconds for one file in a worker; a check takes millise
 
 def _warm_up() -> None:
     from jixiao.checker import check  # noqa: F401 - import and compile once per worker
-    from jixiao.engine import computed_cells
+    from jixiao.engine import evaluate
     from jixiao.framework.loader import load_framework
 
-    computed_cells(load_framework())
+    evaluate(load_framework(), {})  # the cells built and their code generated before the first file
 
 
 # --------------------------------------------------------------------------- rows
