@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from jixiao import engine
 from jixiao.expr import (ALLOWED_FUNCTIONS, Binary, Call, Concat, Const, ErrorValue, Expr, Ref, call, concat,
                          if_, number, ref)
-from jixiao.expr_codegen import compile_cells, fast_round, run_tree, source
+from jixiao.expr_codegen import compile_cells, fast_round, run_closures, run_tree, source
 from jixiao.framework import code_cache
 from jixiao.framework.loader import load_framework
 from jixiao.numeric import excel_round, excel_round_decimal
@@ -99,14 +99,18 @@ def hostile_value(rnd: random.Random) -> Any:
 def test_generated_code_equals_the_tree_on_every_framework(framework: str | None) -> None:
     fw = load_framework(None if framework is None else FRAMEWORKS / framework)
     rnd = random.Random(f"codegen-{framework}")
+    cells = [(c.id, c.expr) for c in engine.computed_cells(fw)]
+    closures = [(c.id, c.run) for c in engine.computed_cells(fw)]
+    generated = compile_cells(cells)
     fields = list(fw.fields)
     for case in range(150):
         # mostly sensible inputs with a few hostile ones, then everything hostile
         share = 0.1 if case < 100 else 1.0
         inputs = {f: hostile_value(rnd) if rnd.random() < share else rnd.choice([None, 1.0, 50.0, 100.0, "是"])
                   for f in fields}
-        fast, tree = engine.evaluate(fw, inputs), engine.evaluate_tree(fw, inputs)
-        assert {k: (type(v), repr(v)) for k, v in fast.items()} == {k: (type(v), repr(v)) for k, v in tree.items()}
+        tree = outcome(run_tree, cells, inputs)
+        assert outcome(generated, cells, inputs) == tree
+        assert outcome(lambda values: run_closures(closures, values), cells, inputs) == tree  # the no-cache route
 
 
 def test_every_cell_of_the_builtin_framework_is_generated_code() -> None:
@@ -240,3 +244,34 @@ def test_comparisons_of_close_doubles_are_compared_at_15_digits(pair: tuple[floa
              for i, right in enumerate((Ref("b"), Const(b)))]
     for values in ({"a": a, "b": b}, {"a": b, "b": a}):
         assert outcome(compile_cells(cells), cells, values) == outcome(run_tree, cells, values)
+
+
+def test_without_a_cache_the_engine_takes_the_closures_and_scores_the_same(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, compiles: list[str]) -> None:
+    fw = load_framework()
+    inputs = {f: 1.0 for f in fw.fields}
+    reference = engine.evaluate_tree(fw, inputs)
+    (tmp_path / "not-a-folder").write_text("")  # a cache directory that cannot be made (even by root)
+    for env in ({"JIXIAO_NO_CACHE": "1"}, {"JIXIAO_CACHE_DIR": str(tmp_path / "not-a-folder" / "cache")}):
+        for key in ("JIXIAO_NO_CACHE", "JIXIAO_CACHE_DIR"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        try:
+            engine._program.cache_clear()
+            values = engine.evaluate(fw, inputs)
+        finally:
+            engine._program.cache_clear()
+        assert {k: repr(v) for k, v in values.items()} == {k: repr(v) for k, v in reference.items()}
+    assert compiles == [], "compiled although nothing could keep the bytecode"
+
+
+def test_with_a_cache_the_engine_runs_generated_code(code_dir: Path) -> None:
+    engine._program.cache_clear()
+    try:
+        fw = load_framework()
+        engine.evaluate(fw, {})
+        assert engine._program(fw).__code__.co_filename == "<jixiao computed cells>"
+        assert len(list(code_dir.glob("*.code"))) == 1
+    finally:
+        engine._program.cache_clear()

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from jixiao.checks import ERROR, PASSED, WARNING
-from jixiao.expr_codegen import compile_cells, run_tree
+from jixiao.expr_codegen import compile_cells, run_closures, run_tree
 from jixiao.expr import Expr, choose, clip, concat, if_, lift, ref, round_, sum_
 from jixiao.framework.model import Framework
 from jixiao.measures import Names
@@ -161,8 +161,14 @@ class Scorecard:
 
 @lru_cache(maxsize=16)
 def _program(framework: Framework) -> Callable[[dict[str, Any]], None]:
-    # built from the trees once per framework and process (~10 ms), never pickled
-    return compile_cells([(c.id, c.expr) for c in _cells(framework)])
+    # generated from the trees once per framework and process (~10 ms), never pickled; its
+    # bytecode comes from the code cache.  Without a cache (JIXIAO_NO_CACHE, a read-only
+    # home), compiling it would cost ~200 ms in every process: the trees' closures instead
+    run = compile_cells([(c.id, c.expr) for c in _cells(framework)], required=False)
+    if run is None:
+        closures = [(c.id, c.run) for c in _cells(framework)]
+        return lambda values: run_closures(closures, values)
+    return run
 
 
 def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:

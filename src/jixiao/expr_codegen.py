@@ -263,15 +263,28 @@ def source(cells: Sequence[tuple[str, Expr]]) -> tuple[str, dict[str, Any]]:
     return "\n".join(out) + "\n", consts
 
 
-def compile_cells(cells: Sequence[tuple[str, Expr]]) -> Callable[[dict[str, Any]], None]:
+def compile_cells(cells: Sequence[tuple[str, Expr]], required: bool = True) -> Callable[[dict[str, Any]], None] | None:
     """`run(values)`: every cell's value into `values`, in order, as the loop over
-    `Expr.evaluate` would put it (an Excel error as its ErrorValue)."""
+    `Expr.evaluate` would put it (an Excel error as its ErrorValue).  Not `required`: None
+    when the bytecode is neither cached nor cacheable (see `code_cache.compiled`)."""
     from jixiao.framework.code_cache import compiled
 
     text, consts = source(cells)
+    code = compiled(text, "<jixiao computed cells>", required)
+    if code is None:
+        return None
     namespace = dict(NAMESPACE, **consts)
-    exec(compiled(text, "<jixiao computed cells>"), namespace)  # noqa: S102 - our own generated code
+    exec(code, namespace)  # noqa: S102 - our own generated code
     return namespace["run"]
+
+
+def run_closures(cells: Sequence[tuple[str, Callable[[Any], Any]]], values: dict[str, Any]) -> None:
+    """Each cell by its tree's closures (`Expr.compile`): the route without generated code."""
+    for cid, run in cells:
+        try:
+            values[cid] = run(values)
+        except FormulaError as exc:
+            values[cid] = ErrorValue(exc.code)
 
 
 def run_tree(cells: Sequence[tuple[str, Expr]], values: dict[str, Any]) -> None:

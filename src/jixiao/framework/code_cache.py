@@ -25,20 +25,33 @@ KEEP = 8
 _DIGEST = 32
 
 
-def compiled(text: str, filename: str) -> CodeType:
-    """compile(text, filename, "exec"), from the cache when a valid entry is there."""
+def compiled(text: str, filename: str, required: bool = True) -> CodeType | None:
+    """compile(text, filename, "exec"), from the cache when a valid entry is there.  Not
+    `required`: None instead of compiling when no entry can be kept (no cache, or a directory
+    we cannot write), so that a caller with a cheaper route takes it rather than pay the
+    compilation in every process."""
     where = cache_dir()
     if where is None:
-        return compile(text, filename, "exec")
+        return compile(text, filename, "exec") if required else None
     key = hashlib.sha256(b"%s\0%s\0%s\0%s" % (MAGIC, importlib.util.MAGIC_NUMBER, sys.version.encode(),
                                               filename.encode())
                          + text.encode()).hexdigest()
     entry = where / f"{key}.code"
     code = _read(entry)
     if code is None:
+        if not required and not _writable(where):
+            return None
         code = compile(text, filename, "exec")
         _write(where, entry, marshal.dumps(code))
     return code
+
+
+def _writable(where: Path) -> bool:
+    try:
+        where.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return False
+    return os.access(where, os.W_OK) and _trusted(os.stat(where))
 
 
 def _read(entry: Path) -> CodeType | None:
