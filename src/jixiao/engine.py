@@ -17,7 +17,8 @@ from jixiao.cell_ids import (  # noqa: F401  (the id helpers are the engine's vo
     score_id, text_id,
 )
 from jixiao.checks import ERROR, PASSED, WARNING
-from jixiao.expr import ErrorValue, Expr, FormulaError, choose, clip, concat, if_, lift, ref, round_, sum_
+from jixiao.expr_codegen import compile_cells, run_closures, run_tree
+from jixiao.expr import Expr, choose, clip, concat, if_, lift, ref, round_, sum_
 from jixiao.framework.model import Framework
 from jixiao.measures import Names
 
@@ -144,16 +145,36 @@ class Scorecard:
         return [c for c in self.checks if not c.passed and c.level == WARNING]
 
 
+@lru_cache(maxsize=16)
+def _program(framework: Framework) -> Callable[[dict[str, Any]], None]:
+    # generated from the trees once per framework and process (~10 ms), never pickled; its
+    # bytecode comes from the code cache.  Without a cache (JIXIAO_NO_CACHE, a read-only
+    # home), compiling it would cost ~200 ms in every process: the trees' closures instead
+    run = compile_cells([(c.id, c.expr) for c in _cells(framework)], required=False)
+    if run is None:
+        closures = [(c.id, c.run) for c in _cells(framework)]
+        return lambda values: run_closures(closures, values)
+    return run
+
+
 def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Every computed cell's value, in order, on top of the inputs (an Excel error → its code)."""
-    # numbers are doubles, as in a spreadsheet (and the arithmetic fast path expects floats)
-    values: dict[str, Any] = {k: float(v) if type(v) is int else v for k, v in inputs.items()}
-    for cell in computed_cells(framework):
-        try:
-            values[cell.id] = cell.run(values)
-        except FormulaError as exc:
-            values[cell.id] = ErrorValue(exc.code)
+    values = _doubles(inputs)
+    _program(framework)(values)
     return values
+
+
+def evaluate_tree(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """`evaluate` by walking each cell's expression tree: the reference the generated code is
+    tested against."""
+    values = _doubles(inputs)
+    run_tree([(c.id, c.expr) for c in _cells(framework)], values)
+    return values
+
+
+def _doubles(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    # numbers are doubles, as in a spreadsheet (and the arithmetic fast paths expect floats)
+    return {k: float(v) if type(v) is int else v for k, v in inputs.items()}
 
 
 def score(framework: Framework, inputs: Mapping[str, Any]) -> Scorecard:

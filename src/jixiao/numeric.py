@@ -19,6 +19,7 @@ __all__ = [
     "decimal15",
     "round15",
     "excel_round",
+    "excel_round_decimal",
     "excel_roundup",
     "excel_rounddown",
     "same_cell_value",
@@ -66,7 +67,27 @@ def excel_round(x: float, digits: int) -> float:
     >>> excel_round(1234.5, -1)
     1230.0
     """
-    return _round(x, digits, ROUND_HALF_UP)  # decimal's HALF_UP is away from zero
+    x, digits = float(x), int(digits)
+    s = format(x, ".15g")  # the 15-digit text, as decimal15
+    if "e" in s or "n" in s or digits < 0:  # an exponent, inf or nan, tens: by Decimal
+        return _round(x, digits, ROUND_HALF_UP)  # decimal's HALF_UP is away from zero
+    # the same, without Decimal (the engine rounds every score): half away from zero on the
+    # digits of the text, in integers; n / 10**d is correctly rounded like float(Decimal), so
+    # both give the double nearest to the same decimal
+    dot = s.find(".")
+    if dot < 0 or len(s) - dot - 1 <= digits:
+        return float(s) + 0.0
+    negative = s[0] == "-"
+    n = int(s[negative:dot] + s[dot + 1:dot + 1 + digits])
+    if s[dot + 1 + digits] >= "5":
+        n += 1
+    y = n / 10 ** digits
+    return (-y if negative else y) + 0.0
+
+
+def excel_round_decimal(x: float, digits: int) -> float:
+    """`excel_round` by Decimal alone: the reference its integer path is tested against."""
+    return _round(x, digits, ROUND_HALF_UP)
 
 
 def excel_roundup(x: float, digits: int) -> float:

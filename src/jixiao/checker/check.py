@@ -327,46 +327,40 @@ class _Check:
 
     def _compare(self) -> None:
         fw, book, r = self.fw, self.book, self.result
-        expected_formulas = _expected_formulas(fw, tuple(sorted(self.positions.items())))
-        cached = book.has_cached_values([self.positions[c.id] for c in computed_cells(fw)])
+        plan = _comparison_plan(fw, self.positions)
+        cached = book.has_cached_values(plan.positions)
         self.invalid = any(m.code in ("invalid_value", "external_input", "not_a_number") for m in r.messages)
         if cached and self.invalid:
             r.add(NOTE, "comparison_skipped", "存在无效输入：修正后再比对工作簿结果与重新计算结果（各指标的重新计算按该项未填写计）")
         if not cached:
             r.add(NOTE, "no_cached_values",
                   "工作簿未保存公式计算结果（由程序写入、未在 Excel/WPS 中打开过）：已按模板公式（编译一次）重新计算")
+        values, results = self.values, cached and not self.invalid
         intact: dict[str, bool] = {}
-        for cell in computed_cells(fw):
-            sheet, coord = self.positions[cell.id]
-            raw = book.cell(sheet, coord)
-            where = {"sheet": sheet, "cell": coord, "field": cell.id}
-            expected, expected_norm = expected_formulas[cell.id]
-            if raw is None or raw.formula is None or raw.formula == "":
-                shown = "" if raw is None or raw.value is None else f" {raw.value!r}"
-                r.add(ERROR, "formula_overwritten",
-                      f"{sheet}!{coord} 的公式被改为常量{shown}（应为 ={expected[:80]}{'…' if len(expected) > 80 else ''}）",
-                      **where)
-                intact[cell.id] = False
-                continue
-            if raw.formula not in (SHARED, expected) and normalise_formula(raw.formula) != expected_norm:
-                r.add(ERROR, "formula_edited",
-                      f"{sheet}!{coord} 的公式被修改：应为 ={expected[:80]}，实际为 ={raw.formula[:80]}", **where)
-                intact[cell.id] = False
-                continue
-            intact[cell.id] = True
-            if cached and not self.invalid and not same_cell_value(raw.value, self.values[cell.id]):
-                if cell.kind in EXPLANATIONS and isinstance(raw.value, str) and isinstance(self.values[cell.id], str):
-                    if not same_text(raw.value, self.values[cell.id]):
-                        r.add(WARNING, "text_mismatch",
-                              f"{sheet}!{coord} 的说明文字与重新计算的不同（得分不受影响）：工作簿为“{raw.value}”，"
-                              f"重新计算为“{self.values[cell.id]}”", **where)
-                elif book.calc_mode == "manual":
-                    r.add(ERROR, "stale_result",
-                          f"{sheet}!{coord} 的结果未更新（工作簿设为手动计算）：显示 {raw.value!r}，应为 {self.values[cell.id]!r}；"
-                          "请在 Excel 中按 F9 重新计算（或设为自动计算）后保存", **where)
-                else:
-                    r.add(ERROR, "result_mismatch",
-                          f"{sheet}!{coord} 的结果 {raw.value!r} 与重新计算的 {self.values[cell.id]!r} 不一致", **where)
+        sheets: dict[str, Any] = {}
+        for cid, kind, sheet, coord, expected, expected_norm in plan.cells:
+            ws = sheets.get(sheet, _NO_SHEET)
+            if ws is _NO_SHEET:
+                ws = sheets[sheet] = book.sheets.get(sheet)
+            raw = ws.cell(coord) if ws else None
+            formula = raw.formula if raw is not None else None
+            # the usual case first: the formula exactly as the template wrote it, the same result
+            if formula != expected:
+                if not formula:
+                    self._overwritten(raw, cid, sheet, coord, expected)
+                    intact[cid] = False
+                    continue
+                if formula != SHARED and normalise_formula(formula) != expected_norm:
+                    r.add(ERROR, "formula_edited",
+                          f"{sheet}!{coord} 的公式被修改：应为 ={expected[:80]}，实际为 ={formula[:80]}",
+                          sheet=sheet, cell=coord, field=cid)
+                    intact[cid] = False
+                    continue
+            intact[cid] = True
+            if results:
+                found, computed = raw.value, values[cid]
+                if not (type(found) is type(computed) and found == computed) and not same_cell_value(found, computed):
+                    self._mismatch(kind, found, computed, cid, sheet, coord)
         for ind in fw.indicators:
             sid = score_id(ind.id)
             raw = book.cell(*self.positions[sid])
@@ -380,6 +374,26 @@ class _Check:
             self.values[TOTAL] if not cached and intact.get(TOTAL) else None)
         r.recomputed_total = self.values[TOTAL]
         r.grade = self.values[GRADE]
+
+    def _overwritten(self, raw: Any, cid: str, sheet: str, coord: str, expected: str) -> None:
+        shown = "" if raw is None or raw.value is None else f" {raw.value!r}"
+        self.result.add(ERROR, "formula_overwritten",
+                        f"{sheet}!{coord} 的公式被改为常量{shown}（应为 ={expected[:80]}{'…' if len(expected) > 80 else ''}）",
+                        sheet=sheet, cell=coord, field=cid)
+
+    def _mismatch(self, kind: str, found: Any, computed: Any, cid: str, sheet: str, coord: str) -> None:
+        r, where = self.result, {"sheet": sheet, "cell": coord, "field": cid}
+        if kind in EXPLANATIONS and isinstance(found, str) and isinstance(computed, str):
+            if not same_text(found, computed):
+                r.add(WARNING, "text_mismatch",
+                      f"{sheet}!{coord} 的说明文字与重新计算的不同（得分不受影响）：工作簿为“{found}”，"
+                      f"重新计算为“{computed}”", **where)
+        elif self.book.calc_mode == "manual":
+            r.add(ERROR, "stale_result",
+                  f"{sheet}!{coord} 的结果未更新（工作簿设为手动计算）：显示 {found!r}，应为 {computed!r}；"
+                  "请在 Excel 中按 F9 重新计算（或设为自动计算）后保存", **where)
+        else:
+            r.add(ERROR, "result_mismatch", f"{sheet}!{coord} 的结果 {found!r} 与重新计算的 {computed!r} 不一致", **where)
 
     # --- sheets, protection ------------------------------------------------------------
 
@@ -440,6 +454,44 @@ def _expected_formulas(fw: Framework, positions: tuple[tuple[str, Position], ...
         text = cell.expr.excel(refs)
         out[cell.id] = (text, normalise_formula(text))
     return out
+
+
+_NO_SHEET = object()
+
+
+class _Plan:
+    """What `_compare` walks for one layout: per computed cell its id, kind, position and the
+    formula expected there (as written, and normalised)."""
+
+    __slots__ = ("cells", "positions")
+
+    def __init__(self, fw: Framework, positions: dict[str, Position]):
+        expected = _expected_formulas(fw, tuple(sorted(positions.items())))
+        cells = computed_cells(fw)
+        self.positions = [positions[c.id] for c in cells]
+        self.cells = [(c.id, c.kind, *positions[c.id], *expected[c.id]) for c in cells]
+
+
+_PLANS: dict[Framework, list[tuple[dict[str, Position], _Plan]]] = {}
+
+
+def _comparison_plan(fw: Framework, positions: dict[str, Position]) -> _Plan:
+    """The plan for these positions, built once per layout: found again by comparing the
+    positions (a dict comparison in C) with the few layouts seen, not by sorting and hashing
+    them for every file."""
+    seen = _PLANS.get(fw)
+    if seen is None:
+        if len(_PLANS) >= 16:
+            _PLANS.clear()
+        seen = _PLANS[fw] = []
+    for known, plan in seen:
+        if known == positions:
+            return plan
+    plan = _Plan(fw, positions)
+    if len(seen) >= 16:
+        del seen[0]
+    seen.append((dict(positions), plan))
+    return plan
 
 
 def _refs(positions: dict[str, Position]):

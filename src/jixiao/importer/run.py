@@ -80,24 +80,35 @@ CHECK_TIMEOUT = 600.0  # seconds for one file in a worker; a check takes millise
 
 def _warm_up() -> None:
     from jixiao.checker import check  # noqa: F401 - import and compile once per worker
-    from jixiao.engine import computed_cells
+    from jixiao.engine import evaluate
     from jixiao.framework.loader import load_framework
 
-    computed_cells(load_framework())
+    evaluate(load_framework(), {})  # the cells built and their code generated before the first file
 
 
 # --------------------------------------------------------------------------- rows
 
+# the child rows travel from the worker as tuples in these columns' order (a third of the
+# pickle of dicts, and no dict building on either side), `submission_id` put in front on insert
+INPUT_COLUMNS = ("field_id", "value_number", "value_text")
+SCORE_COLUMNS = ("indicator_id", "name", "points", "workbook_score", "recomputed_score", "explanation")
+MESSAGE_COLUMNS = ("seq", "level", "code", "text", "sheet", "cell", "field")
+RECEIPT_COLUMNS = ("source", "original_name", "sha256", "received_at", "submission_id", "problem", "key",
+                   "source_bytes")
+
+
 @dataclass
 class Rows:
     """A checked file as the rows the writer inserts, built in the worker: the main process
-    only adds ids.  `submission` lacks what depends on the copy (name, date, archive path)."""
+    only adds ids.  `submission` lacks what depends on the copy (name, date, archive path);
+    `inputs`, `scores` and `messages` are tuples in the order of INPUT_COLUMNS, SCORE_COLUMNS
+    and MESSAGE_COLUMNS."""
 
     status: str
     submission: dict[str, Any]
-    inputs: list[dict[str, Any]]
-    scores: list[dict[str, Any]]
-    messages: list[dict[str, Any]]
+    inputs: list[tuple[Any, ...]]
+    scores: list[tuple[Any, ...]]
+    messages: list[tuple[Any, ...]]
 
 
 def _rows(r: CheckResult) -> Rows:
@@ -108,14 +119,11 @@ def _rows(r: CheckResult) -> Rows:
                         framework_id=r.framework_id, framework_version=r.framework_version,
                         workbook_total=r.workbook_total, recomputed_total=r.recomputed_total, grade=r.grade,
                         errors=len(r.errors), warnings=len(r.warnings)),
-        inputs=[{"field_id": k,
-                 "value_number": float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None,
-                 "value_text": v if isinstance(v, str) else None}
+        inputs=[(k, float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None,
+                 v if isinstance(v, str) else None)
                 for k, v in r.inputs.items()],
-        scores=[{"indicator_id": i.id, "name": i.name, "points": i.points, "workbook_score": i.workbook_score,
-                 "recomputed_score": i.recomputed_score, "explanation": i.explanation} for i in r.indicators],
-        messages=[{"seq": n, "level": m.level, "code": m.code, "text": m.text, "sheet": m.sheet, "cell": m.cell,
-                   "field": m.field} for n, m in enumerate(r.messages)],
+        scores=[(i.id, i.name, i.points, i.workbook_score, i.recomputed_score, i.explanation) for i in r.indicators],
+        messages=[(n, m.level, m.code, m.text, m.sheet, m.cell, m.field) for n, m in enumerate(r.messages)],
     )
 
 
@@ -129,45 +137,46 @@ class _Children:
     """Inputs, scores and messages of several files, inserted together (one executemany per
     table) at the end of the transaction."""
 
-    TABLES = ((InputValue.__table__, "inputs"), (ScoreRow.__table__, "scores"), (MessageRow.__table__, "messages"),
-              (Receipt.__table__, "receipts"))
+    TABLES = ((InputValue.__table__, "inputs", ("submission_id", *INPUT_COLUMNS)),
+              (ScoreRow.__table__, "scores", ("submission_id", *SCORE_COLUMNS)),
+              (MessageRow.__table__, "messages", ("submission_id", *MESSAGE_COLUMNS)),
+              (Receipt.__table__, "receipts", RECEIPT_COLUMNS))
 
     def __init__(self) -> None:
-        self.rows: dict[str, list[dict[str, Any]]] = {"inputs": [], "scores": [], "messages": [], "receipts": []}
+        self.rows: dict[str, list[tuple[Any, ...]]] = {"inputs": [], "scores": [], "messages": [], "receipts": []}
 
     def add(self, sub_id: int, rows: Rows) -> None:
-        for _table, attr in self.TABLES[:3]:
-            self.rows[attr].extend({"submission_id": sub_id, **row} for row in getattr(rows, attr))
+        head = (sub_id,)
+        for _table, attr, _columns in self.TABLES[:3]:
+            self.rows[attr].extend([head + row for row in getattr(rows, attr)])
 
     def receipt(self, row: dict[str, Any]) -> None:
-        self.rows["receipts"].append(row)
+        self.rows["receipts"].append(tuple(row[c] for c in RECEIPT_COLUMNS))
 
     def insert(self, conn: Connection) -> None:
-        for table, attr in self.TABLES:
+        for table, attr, columns in self.TABLES:
             if self.rows[attr]:
-                _bulk_insert(conn, table, self.rows[attr])
+                _bulk_insert(conn, table, columns, self.rows[attr])
         self.rows = {k: [] for k in self.rows}
 
 
-def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Many rows at once, straight to the driver (SQLAlchemy's per-row parameter processing
-    would cost more than the insert): SQLite re-runs one prepared statement in C
-    (executemany); PostgreSQL gets many rows per INSERT statement."""
-    cols = [c for c in table.columns if c.name in rows[0]]
-    names = ", ".join(c.name for c in cols)
+def _bulk_insert(conn: Connection, table: Any, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Many rows (tuples in the order of `names`) at once, straight to the driver
+    (SQLAlchemy's per-row parameter processing would cost more than the insert): SQLite re-runs
+    one prepared statement in C (executemany); PostgreSQL gets many rows per INSERT statement."""
+    cols = [table.c[n] for n in names]
     # the types' own conversions (e.g. datetimes as SQLite text), as SQLAlchemy would apply them
-    convert = [(c.name, c.type._cached_bind_processor(conn.dialect)) for c in cols]
-    if any(f for _n, f in convert):
-        values = [tuple(f(r[n]) if f else r[n] for n, f in convert) for r in rows]
-    else:
-        values = [tuple(r[n] for n, _f in convert) for r in rows]
+    convert = [c.type._cached_bind_processor(conn.dialect) for c in cols]
+    if any(convert):
+        rows = [tuple(f(v) if f else v for f, v in zip(convert, r)) for r in rows]
+    column_list = ", ".join(names)
     if conn.dialect.paramstyle == "qmark":
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", values)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({', '.join('?' * len(cols))})", rows)
         return
     one = "(" + ", ".join(["%s"] * len(cols)) + ")"
-    for start in range(0, len(values), PG_ROWS_PER_STATEMENT):
-        chunk = values[start:start + PG_ROWS_PER_STATEMENT]
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([one] * len(chunk)),
+    for start in range(0, len(rows), PG_ROWS_PER_STATEMENT):
+        chunk = rows[start:start + PG_ROWS_PER_STATEMENT]
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES " + ", ".join([one] * len(chunk)),
                              tuple(v for row in chunk for v in row))
 
 
