@@ -29,7 +29,7 @@ def rows(unit: str | None, year: int | None = 2021, status: str = "accepted") ->
     return Rows(status=status, submission=dict(status=status, unit_name=unit, unit_code=None, year=year,
                                                framework_id="f", framework_version="1", workbook_total=90.0,
                                                recomputed_total=90.0, grade="优", errors=0, warnings=0),
-                inputs=[{"field_id": "unit_name", "value_number": None, "value_text": unit}], scores=[], messages=[])
+                inputs=[("unit_name", None, unit)], scores=[], messages=[])  # INPUT_COLUMNS
 
 
 def write(engine, root: Path, cand: Candidate, r: Rows | None) -> None:
