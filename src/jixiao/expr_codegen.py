@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jixiao.expr import (Binary, Call, Concat, Const, ErrorValue, Expr, FormulaError, Ref, as_bool, as_number,
-                         as_text, compare)
+                         as_text, compare, excel_sum)
 from jixiao.numeric import excel_round
 from jixiao.textformat import text_format
 
@@ -71,14 +71,6 @@ def _max(*v: Any) -> float:
     return max([x if type(x) is float else as_number(x) for x in v])
 
 
-def _sum(*vals: Any) -> float:
-    total = 0.0
-    for v in vals:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            total += v
-    return total
-
-
 fast_round = excel_round  # (numeric.excel_round avoids Decimal in the usual case)
 
 
@@ -103,7 +95,7 @@ _BOOL_CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "==", "<>": "!="}
 NAMESPACE: dict[str, Any] = {
     "_EV": ErrorValue, "_FE": FormulaError, "_raise": _raise, "_num": _num, "_txt": _txt, "_div": _div,
     "_and": _and, "_or": _or, "_not": lambda v: not as_bool(v), "_truth": as_bool, "_cmp": compare,
-    "_min": _min, "_max": _max, "_sum": _sum, "_round": _round, "_fround": fast_round, "_isnum": _isnumber,
+    "_min": _min, "_max": _max, "_sum": excel_sum, "_round": _round, "_fround": fast_round, "_isnum": _isnumber,
     "_abs": lambda v: abs(as_number(v)), "_text": lambda v, fmt: text_format(as_number(v), fmt),
     "_len": lambda v: float(len(as_text(v))), "_left": lambda v, n: as_text(v)[: int(as_number(n))],
 }

@@ -6,23 +6,19 @@ and `check_xlsx` (an already opened file) return a `CheckResult`; nothing here p
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jixiao import __version__
-from jixiao.checker.normalize import Invalid, normalise
+from jixiao.checker.inputs import read_inputs
 from jixiao.checker.result import ACCEPTED, ERROR, NOTE, UNREADABLE, WARNING, CheckResult, IndicatorCheck
 from jixiao.xlsx.reader import SHARED, RawWorkbook, WorkbookView, normalise_formula, read_workbook
-from jixiao.xlsx.refs import absolute_ref, parse_ref
+from jixiao.xlsx.refs import absolute_ref
 from jixiao.xlsx.safe import SafeXlsx, UnreadableWorkbook, open_xlsx
-from jixiao.expr import text_number
 from jixiao.names import clip, display_name
 from jixiao.numeric import same_cell_value, same_text
-from jixiao.textformat import general_text
 from jixiao.cell_ids import GRADE, TOTAL, check_id, detail_id, score_id, text_id
 from jixiao.engine import computed_cells, evaluate
 from jixiao.framework.loader import load_framework
@@ -33,9 +29,6 @@ from jixiao.layout.model import layout_digest
 from jixiao.layout.names import GUIDE_SHEET, META_SHEET, RESULT_SHEET, TEMPLATE_ID, computed_names
 
 Position = tuple[str, str]  # (sheet, coordinate)
-# a reference into another workbook as Excel stores it ([1]Sheet!A1, '[1]Sheet'!A1) or as typed
-# ([book.xlsx]Sheet!A1, 'C:\\dir\\[book.xlsx]Sheet'!A1); outside string literals
-_EXTERNAL_REF = re.compile(r"""^(?:[^"]|"[^"]*")*?\[[^\]]+\][^!]*!""")
 # Below this share of intact formulas at the template's positions, the layout is not "verifiably
 # unchanged" and reading by position would risk reading the wrong cells.
 LAYOUT_VERIFIED = 0.9
@@ -249,46 +242,7 @@ class _Check:
     # --- inputs ------------------------------------------------------------------------
 
     def _read_inputs(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        r = self.result
-        for fid, field in self.fw.fields.items():
-            sheet, coord = self.positions[fid]
-            raw = self.book.cell(sheet, coord)
-            where = {"sheet": sheet, "cell": coord, "field": fid, "label": field.label}
-            if raw is not None and raw.formula and _EXTERNAL_REF.search(raw.formula):
-                # what the external_link warning promises: external data is not counted
-                r.add(ERROR, "external_input",
-                      f"{sheet}!{coord}“{field.label}”的值取自外部链接（={clip(raw.formula, 120)}）：外部数据不计入评分，"
-                      "按未填写处理；请直接填写数值", **where)
-                continue
-            if raw is not None and raw.formula:
-                r.add(NOTE, "input_formula", f"“{field.label}”填写的是公式（={clip(raw.formula, 120)}），按其计算结果读取", **where)
-            found = raw.value if raw is not None else None
-            if raw is not None and getattr(raw, "date", False):
-                found = _serial_date(found)  # a date typed into the cell: never read as its serial number
-            outcome = normalise(field, found)
-            if isinstance(outcome, Invalid):
-                r.add(ERROR, "invalid_value", f"{sheet}!{coord}“{field.label}”：{outcome.message}",
-                      expected=outcome.expected, found=outcome.found, **where)
-                continue
-            if outcome.note:
-                r.add(NOTE, "normalised", f"{sheet}!{coord}“{field.label}”：{outcome.note}", **where)
-            if field.numeric and isinstance(found, str) and outcome.value is not None and text_number(found) is None:
-                # read here, but the workbook's own formulas cannot compute with it: its 审核
-                # sheet says 错误 (usable_numbers) and its scores show #VALUE!; so must we
-                r.add(ERROR, "not_a_number",
-                      f"{sheet}!{coord}“{field.label}”：填写的是文本“{found.strip()}”，工作簿的公式不能将其作为数值计算"
-                      f"（得分显示 #VALUE!，审核表报错误）；请改为只填写数字 {general_text(float(outcome.value))}",
-                      **where)
-            if outcome.value is None:
-                if field.required:
-                    r.add(ERROR, "required", f"{sheet}!{coord}“{field.label}”为必填项，尚未填写", **where)
-                elif field.type == "longtext":
-                    r.add(WARNING, "report_text_missing",
-                          f"{sheet}!{coord}“{field.label}”尚未填写：自评报告中此处将显示“【待填写】”", **where)
-                continue
-            values[fid] = outcome.value
-        return values
+        return read_inputs(self.fw, self.book, self.positions, self.result)
 
     # --- 审核 and plausibility ---------------------------------------------------------
 
@@ -427,18 +381,6 @@ class _Check:
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _serial_date(serial: Any) -> Any:
-    """Excel's serial day number (1900 date system) as the date or time it shows."""
-    try:
-        moment = _dt.datetime(1899, 12, 30) + _dt.timedelta(days=float(serial))
-    except (OverflowError, ValueError, TypeError):
-        return serial
-    moment = moment.replace(microsecond=0) if moment.microsecond < 500_000 else moment
-    if 0 <= float(serial) < 1:
-        return moment.time()
-    return moment
-
 
 def _metadata_map(book: RawWorkbook) -> dict[str, Position]:
     return meta_sheet.read_map(book)
