@@ -103,9 +103,11 @@ def wait_for(condition, what: str, proc: subprocess.Popen | None = None) -> None
 
 # --------------------------------------------------------------------------- one worker dies
 
-def test_a_poison_file_costs_only_itself(db_url: str, tmp_path: Path, variants: Variants, monkeypatch) -> None:
+@pytest.mark.parametrize("jobs", [2, 1])
+def test_a_poison_file_costs_only_itself(db_url: str, tmp_path: Path, variants: Variants, monkeypatch, jobs) -> None:
     """A file whose check kills its worker (deterministically: SIGKILL, as the OOM killer sends):
-    one problem receipt for it, every other file imported, and a re-run does not retry it."""
+    one problem receipt for it, every other file imported, and a re-run does not retry it; with
+    --jobs 1 too (one worker process, not the importing one)."""
     folder = tmp_path / "in"
     workbooks(folder, variants, 12)
     (folder / "毒.xlsx").write_bytes(variants.make("有毒的单位"))
@@ -118,14 +120,14 @@ def test_a_poison_file_costs_only_itself(db_url: str, tmp_path: Path, variants: 
 
     monkeypatch.setattr(run, "_check", poisoned)  # the workers are forked: they inherit it
     monkeypatch.chdir(tmp_path)
-    stats = import_paths([folder], db_url, jobs=2)
+    stats = import_paths([folder], db_url, jobs=jobs)
     assert (stats.given, stats.imported, stats.problems) == (13, 12, 1)
     rows = receipts(db_url)
     assert len(rows) == 13
     (poison,) = [r for r in rows if r.problem]
     assert poison.source == f"{folder}/毒.xlsx" and poison.sha256 and poison.submission_id is None
     assert "SIGKILL" in poison.problem and "进程" in poison.problem
-    again = import_paths([folder], db_url, jobs=2)
+    again = import_paths([folder], db_url, jobs=jobs)
     assert (again.already, again.imported, again.problems) == (13, 0, 0)
     assert len(receipts(db_url)) == 13
 

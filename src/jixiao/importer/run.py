@@ -1,6 +1,6 @@
 """`jixiao import`: every file of a batch checked, scored, stored and archived.
 
-- Workbooks are checked in a process pool (`jobs`, `importer.pool`), with a bounded window of
+- Workbooks are checked in a process pool (`jobs`, `importer.pool`; with `--jobs 1` one worker, never the main process), with a bounded window of
   files in flight, so memory stays flat whatever the batch size.  A worker that dies costs one
   problem receipt for the file it held; workers exit with the main process.
 - Every receipt has an idempotency key (`schema.receipt_key`, unique): a source recorded by two
@@ -386,20 +386,18 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
             on_progress(stats)
 
     writer = _Writer(engine, root, stats, _report, _stored_digests(engine))
-    if jobs == 1:
+    # always in worker processes, --jobs 1 too: a file that kills the process checking it (a
+    # crash in a C library, the OOM killer) costs one problem receipt, never the batch
+    with CheckPool(jobs, _check_rows, initializer=_warm_up, timeout=CHECK_TIMEOUT) as pool:
+        pending: dict[int, Candidate] = {}
         for cand in todo():
-            writer.add(cand, None if cand.sha256 in writer.stored else _check_rows(cand.original_name, cand.data))
-    else:
-        with CheckPool(jobs, _check_rows, initializer=_warm_up, timeout=CHECK_TIMEOUT) as pool:
-            pending: dict[int, Candidate] = {}
-            for cand in todo():
-                if cand.sha256 in writer.stored:
-                    writer.add(cand, None)
-                    continue
-                pending[pool.submit(cand.original_name, cand.data)] = cand
-                if len(pending) >= window:
-                    _drain(engine, pool, pending, writer, stats, wait_all=False)
-            _drain(engine, pool, pending, writer, stats, wait_all=True)
+            if cand.sha256 in writer.stored:
+                writer.add(cand, None)
+                continue
+            pending[pool.submit(cand.original_name, cand.data)] = cand
+            if len(pending) >= window:
+                _drain(engine, pool, pending, writer, stats, wait_all=False)
+        _drain(engine, pool, pending, writer, stats, wait_all=True)
     writer.flush()
     engine.dispose()
     return stats
