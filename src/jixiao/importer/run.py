@@ -1,7 +1,8 @@
 """`jixiao import`: every file of a batch checked, scored, stored and archived.
 
-- Workbooks are checked in a process pool (`jobs`, `importer.pool`; with `--jobs 1` one worker, never the main process), with a bounded window of
-  files in flight, so memory stays flat whatever the batch size.  A worker that dies costs one
+- Workbooks are checked in a process pool (`jobs`, `importer.pool`; with `--jobs 1` one worker,
+  never the main process), with a bounded window of files in flight, so memory stays flat
+  whatever the batch size.  A worker that dies costs one
   problem receipt for the file it held; workers exit with the main process.
 - Every receipt has an idempotency key (`schema.receipt_key`, unique): a source recorded by two
   imports at once, or again by a re-run, is one receipt.
