@@ -160,7 +160,8 @@ def test_result_rows_follow_the_schema():
     assert rows[result_sheet.TABLE_ROW - 1] == result_sheet.HEADER
     listed = rows[result_sheet.TABLE_ROW:]
     assert [r[1] for r in listed] == [ERROR, WARNING, NOTE]  # errors first
-    assert listed[0][2] == "评分要素!B12" and listed[0][3] == "'=SUM(1) 不是数值"  # kept as text
+    assert listed[0][2] == "评分要素!B12" and listed[0][3] == "=SUM(1) 不是数值"  # a value, not a formula
+    assert result_sheet.as_text(listed[0][3]) == "'=SUM(1) 不是数值"  # as the add-in types it
     assert rows[3][:4] == ["错误", 1, "警告", 1]
     assert result_sheet.listed_cells(rows) == {("评分要素", "B12"), ("审核", "D7")}
     assert result_sheet.link(_result().messages[0]) == "#'审核'!D7"
@@ -179,3 +180,19 @@ def test_annotated_copy_and_add_in_share_the_listing(futian, tmp_path):
     assert written == expected
     assert result_sheet.listed_cells(written) == {(m.sheet, m.cell) for m in result.messages if m.sheet and m.cell}
     assert [r[1] for r in written[result_sheet.TABLE_ROW:]] == [m.level for m in result_sheet.ordered(result)]
+
+
+def test_annotated_copy_keeps_formula_like_text_as_text(futian, tmp_path, soffice):
+    """A message (or a unit's text) that begins with "=" is text in the copy, without a visible
+    apostrophe, and stays text when LibreOffice recalculates the copy."""
+    from jixiao.checker.annotate import annotate
+
+    result = check_file(futian)
+    text = "=SUM(1,2) 看似公式的说明"
+    result.add(WARNING, "cross_check", text)
+    out = tmp_path / "标注.xlsx"
+    annotate(futian, result, out)
+    ws = openpyxl.load_workbook(out)[RESULT_SHEET]
+    (cell,) = [c for row in ws.iter_rows(min_row=result_sheet.TABLE_ROW + 1) for c in row if c.value == text]
+    assert cell.data_type == "s"
+    assert text in recalculated_values(out)[RESULT_SHEET].values()

@@ -40,7 +40,7 @@ from jixiao.framework.model import Framework
 from jixiao.layout.meta_sheet import FINALISED_AT, FINALISED_DIGEST, finalisation_rows, read_finalisation
 from jixiao.layout import result_sheet
 from jixiao.layout.names import META_SHEET, computed_names
-from jixiao.layout.result_sheet import HEADER as RESULT_HEADER, TITLE, stamp as _stamp, where as _where
+from jixiao.layout.result_sheet import HEADER as RESULT_HEADER, TITLE, stamp as _stamp, where as _where  # noqa: F401
 from jixiao.numeric import same_cell_value
 
 ERROR_FILL = "#FFC7CE"     # red: an error in this input / a score that differs
@@ -152,7 +152,7 @@ def _write_results(book: Any, result: CheckResult) -> None:
         previous_rows = sheet.used_range.last_cell.row
     else:
         sheet.clear()
-    rows = result_sheet.rows(result, _stamp())
+    rows = [[result_sheet.as_text(v) for v in row] for row in result_sheet.rows(result, _stamp())]
     rows += [[None] * 6 for _ in range(previous_rows - len(rows))]
     sheet["A1"].value = rows
     messages = result_sheet.ordered(result)

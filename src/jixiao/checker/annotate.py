@@ -40,6 +40,9 @@ def annotate(source: str | Path, result: CheckResult, target: str | Path) -> Non
     ws = wb.create_sheet(RESULT_SHEET, 0)  # first: the copy opens at the listing
     for row in result_sheet.rows(result):
         ws.append(row)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.data_type == "f":
+                cell.data_type = "s"  # a unit's text or a message that begins with "=" stays text
     ws["A1"].font = Font(bold=True, size=13)
     for n, m in enumerate(result_sheet.ordered(result), result_sheet.TABLE_ROW + 1):
         ws.cell(row=n, column=2).fill = FILLS[m.level]

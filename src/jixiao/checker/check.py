@@ -55,8 +55,10 @@ def check_xlsx(xlsx: SafeXlsx, name: str, frameworks: Iterable[Framework] = (),
     result = result or CheckResult(file=name)
     result.sha256 = xlsx.sha256
     try:
+        # a DTD in any part, also those only other libraries (--annotate) would parse, refused
+        # before any part is parsed: a parser must never see one
+        xlsx.refuse_dtd()
         book = read_workbook(xlsx)
-        xlsx.refuse_dtd()  # in every part, also those only other libraries (--annotate) would parse
     except UnreadableWorkbook as exc:
         result.add(ERROR, exc.kind, exc.message)
         return result

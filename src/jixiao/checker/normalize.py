@@ -25,9 +25,8 @@ import re
 from decimal import Decimal
 
 from jixiao.framework import field_types
-from jixiao.framework.field_types import EMPTY, NO, YES, FieldError, Value  # noqa: F401 - EMPTY re-exported
+from jixiao.framework.field_types import NO, YES, FieldError, Value
 from jixiao.framework.model import Field
-from jixiao.numeric import decimal15
 from jixiao.textformat import plain_text as _num
 from jixiao.xlsx.errors import ALL as _ERROR_VALUES
 

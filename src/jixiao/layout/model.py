@@ -17,7 +17,7 @@ from typing import Any
 
 from jixiao.framework.field_records import Validation
 from jixiao.framework.model import Field
-from jixiao.xlsx.refs import absolute_ref, col_letter, coord
+from jixiao.xlsx.refs import absolute_ref, coord
 
 # the kinds of cell a layout places
 LABEL, INPUT, COMPUTED, MIRROR, PLAIN = "label", "input", "computed", "mirror", "plain"

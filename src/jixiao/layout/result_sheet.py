@@ -43,15 +43,15 @@ def link(m: Message) -> str | None:
 
 
 def rows(result: CheckResult, checked_at: str | None = None) -> list[list[Any]]:
-    """Every row of the sheet, six columns each; text that Excel would take for a formula is
-    written as text."""
+    """Every row of the sheet, six columns each, as values (a writer that types them into a
+    live workbook keeps formula-like text as text with `as_text`)."""
     counts = {level: sum(1 for m in result.messages if m.level == level) for level in (ERROR, WARNING, NOTE)}
     total = "" if result.recomputed_total is None else result.recomputed_total
     shown = "" if result.workbook_total is None else result.workbook_total
     out: list[list[Any]] = [
         [f"{TITLE} 校验结果", None, None, None, None, None],
         ["结论", STATUS_TEXT[result.status], "单位", result.unit_name or "", "年度", result.year or ""],
-        ["总得分（Python 重新计算）", total, "等级", result.grade or "", "工作簿显示", shown],
+        ["总得分（重新计算）", total, "等级", result.grade or "", "工作簿显示", shown],
         ["错误", counts[ERROR], "警告", counts[WARNING], "提示", counts[NOTE]],
         ["校验时间", checked_at or stamp(), "校验程序", f"jixiao {__version__}", "框架", result.framework_id or ""],
         ["说明", "点击“位置”可跳到该单元格；改正后请再次校验。本表不参与评分。", None, None, None, None],
@@ -63,11 +63,12 @@ def rows(result: CheckResult, checked_at: str | None = None) -> list[list[Any]]:
         out.append([n, m.level, where(m), m.text, m.code, m.field or ""])
     if not messages:
         out.append([None, None, None, NOTHING_FOUND, None, None])
-    return [[as_text(v) for v in row] for row in out]
+    return out
 
 
 def as_text(value: Any) -> Any:
-    """Text that Excel would take for a formula gets a leading apostrophe (kept as text)."""
+    """Text typed into a live workbook that Excel would take for a formula gets a leading
+    apostrophe (Excel keeps it as text and does not show the apostrophe)."""
     return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
 
 

@@ -219,8 +219,6 @@ def _positioned(root: Any) -> dict[str, Any]:
     return out
 
 
-
-
 @dataclass
 class RawWorkbook:
     sheets: dict[str, RawSheet]

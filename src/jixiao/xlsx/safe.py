@@ -35,7 +35,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 
-from jixiao.xlsx import prolog, zipguard
+from jixiao.xlsx import prolog
 from jixiao.xlsx.sniff import ODS_MIMETYPE, OLE2_SIGNATURE, describe_other, describe_zip, ext, refuse_ole2
 from jixiao.xlsx.unreadable import UnreadableWorkbook, mb
 from jixiao.xlsx.zipguard import (  # noqa: F401  (the limits, re-exported: one place to read them)
