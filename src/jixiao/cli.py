@@ -139,39 +139,10 @@ def check(files: tuple[Path, ...], as_json: bool, annotate: Path | None, framewo
     """审核已填报的自评表：校验输入、用 Python 重新计算全部得分并与工作簿公式结果比对、检查模板完整性。
 
     退出码：0 通过（含仅有警告），1 有错误，2 无法读取。"""
-    from jixiao.checker.check import check_file
+    from jixiao.cli_check import run_check
 
     frameworks = [_framework(src) for src in framework_sources]
-    results = [check_file(f, frameworks) for f in files]
-    if annotate is not None:
-        from jixiao.checker.annotate import annotate as write_annotated
-
-        from jixiao.names import display_name
-
-        for f, r in zip(files, results):
-            if r.status == "unreadable":
-                continue
-            target = annotate if len(files) == 1 else annotate / f"{display_name(f.stem)}-校验.xlsx"
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                write_annotated(f, r, target)
-            except Exception as exc:  # noqa: BLE001 - the verdict below must never be lost
-                click.echo(f"{display_name(f)}：未能生成标注副本 {display_name(target)}（{type(exc).__name__}: "
-                           f"{str(exc)[:200]}）；审核结果不受影响", err=True)
-    if as_json:
-        import json
-
-        payload = [r.to_json() for r in results]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=1))
-    else:
-        from rich.console import Console
-
-        from jixiao.checker.report import print_result
-
-        console = Console()
-        for r in results:
-            print_result(r, console, verbose)
-    sys.exit(max(r.exit_code for r in results))
+    sys.exit(run_check(files, frameworks, as_json=as_json, annotate=annotate, verbose=verbose, echo=click.echo))
 
 
 @main.command()
