@@ -147,14 +147,27 @@ class Scorecard:
 
 @lru_cache(maxsize=16)
 def _program(framework: Framework) -> Callable[[dict[str, Any]], None]:
-    # generated from the trees once per framework and process (~10 ms), never pickled; its
-    # bytecode comes from the code cache.  Without a cache (JIXIAO_NO_CACHE, a read-only
-    # home), compiling it would cost ~200 ms in every process: the trees' closures instead
-    run = compile_cells([(c.id, c.expr) for c in _cells(framework)], required=False)
+    # never pickled: its bytecode comes from the code cache, found by the framework's identity
+    # (else generated from the trees, ~10 ms, and found by its text).  Without a cache
+    # (JIXIAO_NO_CACHE, a read-only home), compiling it would cost ~200 ms in every process:
+    # the trees' closures instead
+    run = compile_cells([(c.id, c.expr) for c in _cells(framework)], required=False,
+                        identity=lambda: _identity(framework))
     if run is None:
         closures = [(c.id, c.run) for c in _cells(framework)]
         return lambda values: run_closures(closures, values)
     return run
+
+
+def _identity(framework: Framework) -> str:
+    """What the generated program is a function of: the framework and form files (their
+    digest) and the package's code (the framework cache's code stamp); with the cells' ids,
+    as a check that the two agree.  Empty without a cache: nothing to look up."""
+    from jixiao.framework.cache import cache_dir, code_stamp
+
+    if cache_dir() is None or not framework.digest:
+        return ""
+    return "\0".join([framework.digest, code_stamp(), *(c.id for c in _cells(framework))])
 
 
 def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ Python's indentation limit, is evaluated by the tree for that cell.
 
 The function is built from the trees, never pickled: the framework cache keeps the trees, and
 `framework.code_cache` keeps the compiled bytecode of the generated text (compiling it takes
-~200 ms, generating it ~7 ms)."""
+~200 ms, generating it ~10 ms), also under the framework's identity, so that a process with a
+valid entry generates nothing."""
 
 from __future__ import annotations
 
@@ -255,16 +256,33 @@ def source(cells: Sequence[tuple[str, Expr]]) -> tuple[str, dict[str, Any]]:
     return "\n".join(out) + "\n", consts
 
 
-def compile_cells(cells: Sequence[tuple[str, Expr]], required: bool = True) -> Callable[[dict[str, Any]], None] | None:
+def compile_cells(cells: Sequence[tuple[str, Expr]], required: bool = True,
+                  identity: Callable[[], str] | None = None) -> Callable[[dict[str, Any]], None] | None:
     """`run(values)`: every cell's value into `values`, in order, as the loop over
     `Expr.evaluate` would put it (an Excel error as its ErrorValue).  Not `required`: None
-    when the bytecode is neither cached nor cacheable (see `code_cache.compiled`)."""
-    from jixiao.framework.code_cache import compiled
+    when the bytecode is neither cached nor cacheable (see `code_cache.compiled`).
+    `identity()`: a text that determines `cells` (the engine's: the framework's digest and
+    the code stamp), under which the bytecode is found without generating the source."""
+    from jixiao.framework import code_cache
 
+    key = identity() if identity is not None else ""
+    if key:
+        code = code_cache.by_identity(key, FILENAME)
+        if code is not None:
+            return _run_of(code, {})
     text, consts = source(cells)
-    code = compiled(text, "<jixiao computed cells>", required)
+    code = code_cache.compiled(text, FILENAME, required)
     if code is None:
         return None
+    if key and not consts:  # (constants without a literal and trees are not kept by identity)
+        code_cache.keep(key, FILENAME, code)
+    return _run_of(code, consts)
+
+
+FILENAME = "<jixiao computed cells>"
+
+
+def _run_of(code: Any, consts: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     namespace = dict(NAMESPACE, **consts)
     exec(code, namespace)  # noqa: S102 - our own generated code
     return namespace["run"]

@@ -5,7 +5,13 @@
 An entry is found by the sha256 of the source text and the interpreter's bytecode version, so
 it can only ever hold the compilation of exactly that text; its payload's own sha256 is checked
 before it is unmarshalled (a truncated or damaged file is compiled afresh, never run).  Same
-directory, same trust rule and same atomic writes as the framework cache (`cache.py`)."""
+directory, same trust rule and same atomic writes as the framework cache (`cache.py`).
+
+Finding an entry by its text means generating the text first (~10 ms for the engine's ~450
+cells).  A caller that knows what its text is a function of -- the engine: the framework
+files' digest and the package's code stamp -- can `keep` the code under that identity as well
+and find it `by_identity` without generating anything (a `.program` entry, checked the same
+way)."""
 
 from __future__ import annotations
 
@@ -46,6 +52,26 @@ def compiled(text: str, filename: str, required: bool = True) -> CodeType | None
     return code
 
 
+def by_identity(identity: str, filename: str) -> CodeType | None:
+    """The code kept for `identity` (see `keep`), or None: no cache, no entry, a bad entry."""
+    where = cache_dir()
+    return None if where is None else _read(_identity_entry(where, identity, filename))
+
+
+def keep(identity: str, filename: str, code: CodeType) -> None:
+    """Keep `code` under `identity`: the caller vouches that `identity` determines the text
+    `code` was compiled from (and thus that nothing else is ever kept under it)."""
+    where = cache_dir()
+    if where is not None:
+        _write(where, _identity_entry(where, identity, filename), marshal.dumps(code), ".program")
+
+
+def _identity_entry(where: Path, identity: str, filename: str) -> Path:
+    key = hashlib.sha256(b"%s\0identity\0%s\0%s\0%s\0" % (MAGIC, importlib.util.MAGIC_NUMBER, sys.version.encode(),
+                                                          filename.encode()) + identity.encode()).hexdigest()
+    return where / f"{key}.program"
+
+
 def _writable(where: Path) -> bool:
     try:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -71,10 +97,10 @@ def _read(entry: Path) -> CodeType | None:
         return None
 
 
-def _write(where: Path, entry: Path, payload: bytes) -> None:
+def _write(where: Path, entry: Path, payload: bytes, suffix: str = ".code") -> None:
     try:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".code")
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=suffix)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
@@ -82,7 +108,7 @@ def _write(where: Path, entry: Path, payload: bytes) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        for old in sorted(where.glob("*.code"), key=lambda p: p.stat().st_mtime_ns)[:-KEEP]:
+        for old in sorted(where.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime_ns)[:-KEEP]:
             old.unlink(missing_ok=True)
     except Exception:  # noqa: BLE001 - no cache (read-only home, full disk): just slower
         return
