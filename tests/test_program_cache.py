@@ -111,3 +111,88 @@ def test_no_identity_entry_without_a_cache_or_for_cells_left_to_trees(code_dir: 
     assert list(code_dir.glob("*.program")) == [] and code_cache.by_identity("a deep cell", expr_codegen.FILENAME) is None
     monkeypatch.setenv("JIXIAO_NO_CACHE", "1")
     assert engine._identity(load_framework()) == ""
+
+
+# --------------------------------------------------------------------------- the layout's positions
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch, code_dir: Path) -> list[str]:
+    """Every full build of a layout, by framework id; lru caches cleared as in a new process."""
+    import jixiao.layout as layout
+
+    seen: list[str] = []
+    real = layout._build
+
+    def spy(fw):
+        seen.append(fw.id)
+        return real(fw)
+
+    monkeypatch.setattr(layout, "_build", spy)
+    layout.layout_for.cache_clear()
+    yield seen
+    layout.layout_for.cache_clear()
+
+
+def every_part(layout) -> tuple:
+    return (layout.framework_id, layout.sheet_names, layout.sheets, layout.names, layout.inputs, layout.computed,
+            layout.mirrors, layout.positions, layout.digest, layout.row_labels)
+
+
+def test_a_known_layout_gives_its_positions_without_building_its_sheets(builds: list[str]) -> None:
+    from jixiao.layout import layout_for
+
+    fw = load_framework()
+    built = layout_for(fw)
+    assert len(builds) == 1 and len(list(Path(os.environ["JIXIAO_CACHE_DIR"]).glob("*.program"))) == 1
+    layout_for.cache_clear()
+    known = layout_for(fw)
+    assert (known.positions, known.digest) == (built.positions, built.digest) and builds == [fw.id]
+    assert every_part(known) == every_part(built) and known == built and built == known
+    assert builds == [fw.id, fw.id], "built once, when the sheets were asked for"
+    assert every_part(known) == every_part(built) and len(builds) == 2
+
+
+def test_checks_read_the_known_positions_and_build_sheets_only_when_cells_moved(builds: list[str],
+                                                                                 tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from jixiao.checker.check import check_file
+    from jixiao.data import load_data
+    from jixiao.layout import layout_for
+    from jixiao.samples import sample_path
+    from jixiao.workbook.generator import build_workbook
+
+    fw = load_framework()
+    book = tmp_path / "福田.xlsx"
+    build_workbook(fw, load_data(fw, sample_path("futian"))).save(book)
+    layout_for.cache_clear()
+    builds.clear()
+    assert check_file(book).recomputed_total == 94.79 and builds == []
+    # defined names removed: the checker verifies the template's positions, row labels and all
+    raw = io.BytesIO()
+    with zipfile.ZipFile(book) as z, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in z.infolist():
+            data = z.read(item)
+            if item.filename == "xl/workbook.xml":
+                text = data.decode()
+                start, end = text.find("<definedNames>"), text.find("</definedNames>") + len("</definedNames>")
+                data = (text[:start] + text[end:]).encode()
+            out.writestr(item, data)
+    unnamed = tmp_path / "无名称.xlsx"
+    unnamed.write_bytes(raw.getvalue())
+    result = check_file(unnamed)
+    assert "names_missing" in [m.code for m in result.messages] and result.recomputed_total == 94.79
+    assert builds == [fw.id]
+
+
+def test_a_damaged_positions_entry_means_building(builds: list[str], code_dir: Path) -> None:
+    from jixiao.layout import layout_for
+
+    fw = load_framework()
+    built = layout_for(fw)
+    for entry in code_dir.glob("*.program"):
+        entry.write_bytes(entry.read_bytes()[:-3])
+    layout_for.cache_clear()
+    again = layout_for(fw)
+    assert type(again) is type(built) and len(builds) == 2 and every_part(again) == every_part(built)

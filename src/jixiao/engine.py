@@ -160,14 +160,12 @@ def _program(framework: Framework) -> Callable[[dict[str, Any]], None]:
 
 
 def _identity(framework: Framework) -> str:
-    """What the generated program is a function of: the framework and form files (their
-    digest) and the package's code (the framework cache's code stamp); with the cells' ids,
-    as a check that the two agree.  Empty without a cache: nothing to look up."""
-    from jixiao.framework.cache import cache_dir, code_stamp
+    """What the generated program is a function of (`framework.cache.identity`), with the
+    cells' ids as a check that the two agree."""
+    from jixiao.framework.cache import identity
 
-    if cache_dir() is None or not framework.digest:
-        return ""
-    return "\0".join([framework.digest, code_stamp(), *(c.id for c in _cells(framework))])
+    base = identity(framework)
+    return "\0".join([base, *(c.id for c in _cells(framework))]) if base else ""
 
 
 def evaluate(framework: Framework, inputs: Mapping[str, Any]) -> dict[str, Any]:

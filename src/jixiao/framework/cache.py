@@ -56,6 +56,15 @@ def code_stamp() -> str:
     return h.hexdigest()
 
 
+def identity(framework: Framework) -> str:
+    """What anything derived from a loaded framework is a function of: the framework and form
+    files (their digest) and the package's code (its stamp).  Empty without a cache: there is
+    nothing to look it up in."""
+    if cache_dir() is None or not framework.digest:
+        return ""
+    return f"{framework.digest}\0{code_stamp()}"
+
+
 def load(path: Path, parse: Callable[[Path], tuple[Framework, Path]]) -> Framework:
     """The framework of `path`: from the cache if a valid entry is there, else parsed (and the
     entry written).  `parse` gives the framework and the path of the form file it read."""

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 from types import CodeType
+from typing import Any
 
 from jixiao.framework.cache import _trusted, cache_dir
 
@@ -52,18 +53,24 @@ def compiled(text: str, filename: str, required: bool = True) -> CodeType | None
     return code
 
 
-def by_identity(identity: str, filename: str) -> CodeType | None:
-    """The code kept for `identity` (see `keep`), or None: no cache, no entry, a bad entry."""
+def by_identity(identity: str, filename: str, kind: type = CodeType) -> Any:
+    """What was kept for `identity` under `filename` (see `keep`) if it is a `kind`, else
+    None: no cache, no entry, a bad entry."""
     where = cache_dir()
-    return None if where is None else _read(_identity_entry(where, identity, filename))
+    return None if where is None else _read(_identity_entry(where, identity, filename), kind)
 
 
-def keep(identity: str, filename: str, code: CodeType) -> None:
-    """Keep `code` under `identity`: the caller vouches that `identity` determines the text
-    `code` was compiled from (and thus that nothing else is ever kept under it)."""
+def keep(identity: str, filename: str, value: Any) -> None:
+    """Keep `value` (code, or plain data marshal can hold) under `identity`: the caller vouches
+    that `identity` determines it (the text `code` was compiled from, the data derived)."""
     where = cache_dir()
-    if where is not None:
-        _write(where, _identity_entry(where, identity, filename), marshal.dumps(code), ".program")
+    if where is None:
+        return
+    try:
+        payload = marshal.dumps(value)
+    except ValueError:  # not plain data: nothing kept
+        return
+    _write(where, _identity_entry(where, identity, filename), payload, ".program")
 
 
 def _identity_entry(where: Path, identity: str, filename: str) -> Path:
@@ -80,7 +87,7 @@ def _writable(where: Path) -> bool:
     return os.access(where, os.W_OK) and _trusted(os.stat(where))
 
 
-def _read(entry: Path) -> CodeType | None:
+def _read(entry: Path, kind: type = CodeType) -> Any:
     try:
         if not _trusted(os.stat(entry.parent)):
             return None
@@ -91,8 +98,8 @@ def _read(entry: Path) -> CodeType | None:
         head, digest, payload = raw[:len(MAGIC)], raw[len(MAGIC):len(MAGIC) + _DIGEST], raw[len(MAGIC) + _DIGEST:]
         if head != MAGIC or hashlib.sha256(payload).digest() != digest:
             return None
-        code = marshal.loads(payload)
-        return code if isinstance(code, CodeType) else None
+        value = marshal.loads(payload)
+        return value if isinstance(value, kind) else None
     except Exception:  # noqa: BLE001 - unreadable entry of any kind: compile instead
         return None
 
