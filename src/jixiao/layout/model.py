@@ -10,7 +10,6 @@ self-report) asks the Layout, built once per framework."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -25,6 +24,8 @@ LABEL, INPUT, COMPUTED, MIRROR, PLAIN = "label", "input", "computed", "mirror", 
 
 def layout_digest(positions: dict[str, tuple[str, str]]) -> str:
     """sha256 of where every input and computed cell is: equal digests, unchanged layout."""
+    import json  # (here: a check of an unmoved workbook never needs it)
+
     text = json.dumps({i: absolute_ref(*p) for i, p in positions.items()}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
