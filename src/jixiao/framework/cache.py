@@ -45,15 +45,26 @@ def cache_dir() -> Path | None:
 @lru_cache(maxsize=1)
 def code_stamp() -> str:
     """Every module of the package by name, size and mtime: a changed module (an edit, an
-    upgrade) gives another stamp.  A directory scan, ~0.5 ms."""
+    upgrade) gives another stamp.  A directory scan, ~0.5 ms: one stat per module, no
+    os.walk/relpath (the order and names are os.walk's, top-down and sorted)."""
     h = hashlib.sha256(__version__.encode())
-    for root, dirs, files in os.walk(PACKAGE):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(root, name))
-                h.update(f"{os.path.relpath(os.path.join(root, name), PACKAGE)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    _stamp(h, str(PACKAGE), "")
     return h.hexdigest()
+
+
+def _stamp(h, folder: str, prefix: str) -> None:
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    folders = []
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name != "__pycache__" and not entry.is_symlink():  # (os.walk follows no links)
+                folders.append(entry)
+        elif entry.name.endswith(".py"):
+            st = entry.stat()
+            h.update(f"{prefix}{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for entry in folders:
+        _stamp(h, entry.path, f"{prefix}{entry.name}{os.sep}")
 
 
 def identity(framework: Framework) -> str:
