@@ -13,12 +13,16 @@ Rows (all on the embedded Futian sample, in one process unless said):
   the template's formulas being compiled once, not per file;
 - the engine alone: every computed cell by the generated code (`engine.evaluate`, what a check
   runs) and by walking the expression trees (`engine.evaluate_tree`, the reference);
-- `jixiao check FILE` as a whole process — goal ≤ 0.3 s (imports only what the command needs,
-  the framework from its compiled cache) — beside `python -c pass`, the interpreter's own start;
-- the same with the framework cache off (JIXIAO_NO_CACHE=1): what parsing the YAML costs.
+- `jixiao check FILE` as a whole process (`python -m jixiao check`, the console script's
+  module) — goal ≤ 0.3 s (imports only what the command needs: no click, no rich console; the
+  framework, the engine's program and the layout's positions from the cache) — beside
+  `python -c pass`, the interpreter's own start, the package's bytecode compiled as pip would;
+- the same with the framework cache off (JIXIAO_NO_CACHE=1): what parsing the YAML costs;
+- the same through the click command (`python -m jixiao.cli check`): what click costs.
 
 Medians of wall time, and of CPU time (process_time; for processes the children's user+system
-time), which a busy machine inflates much less: compare the ratios.
+time), which a busy machine inflates much less: compare the ratios.  The processes run in
+turns, so that they share the machine's moods.
 """
 
 from __future__ import annotations
@@ -45,6 +49,22 @@ def median_ms(fn, repeat: int) -> tuple[float, float]:
         walls.append(time.perf_counter() - t)
         cpus.append(time.process_time() - c + _children_cpu() - k)
     return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+
+
+def interleaved(fns, repeat: int) -> list[tuple[float, float]]:
+    """median_ms of each of `fns`, run in turns (one of each, `repeat` times): on a VM whose
+    speed drifts, the ratios between them are then measured in the same moments."""
+    for fn in fns:
+        fn()  # warm up
+    walls: list[list[float]] = [[] for _ in fns]
+    cpus: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t, c, k = time.perf_counter(), time.process_time(), _children_cpu()
+            fn()
+            walls[i].append(time.perf_counter() - t)
+            cpus[i].append(time.process_time() - c + _children_cpu() - k)
+    return [(statistics.median(w) * 1000, statistics.median(c) * 1000) for w, c in zip(walls, cpus)]
 
 
 def _children_cpu() -> float:
@@ -114,13 +134,22 @@ def main() -> None:
                                         + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     no_cache = dict(env, JIXIAO_NO_CACHE="1")
 
+    # an installed package has its bytecode (pip compiles it at install); a source tree run with
+    # PYTHONDONTWRITEBYTECODE=1 would compile every module in every process (~140 ms): compile once
+    import compileall
+
+    compileall.compile_dir(str(Path(__import__("jixiao").__file__).parent), quiet=1)
+
     def process(environ: dict[str, str], *cmd: str):
         return lambda: subprocess.run([sys.executable, *cmd], capture_output=True, check=False, env=environ)
 
     p = max(r // 10, 10)
-    rows.append(("`python -c pass` (the interpreter's start)", median_ms(process(env, "-c", "pass"), p), None))
-    rows.append(("`jixiao check` one file, whole process", median_ms(process(env, "-m", "jixiao", "check", str(filled)), p), 300.0))
-    rows.append(("the same, framework cache off", median_ms(process(no_cache, "-m", "jixiao", "check", str(filled)), p), None))
+    check = ["-m", "jixiao", "check", str(filled)]
+    processes = [("`python -c pass` (the interpreter's start)", process(env, "-c", "pass"), None),
+                 ("`jixiao check` one file, whole process", process(env, *check), 300.0),
+                 ("the same, framework cache off", process(no_cache, *check), None),
+                 ("the same through click (-m jixiao.cli)", process(env, "-m", "jixiao.cli", *check[2:]), None)]
+    rows += [(name, times, goal) for (name, _, goal), times in zip(processes, interleaved([f for _, f, _ in processes], p))]
     out = subprocess.run([sys.executable, "-m", "jixiao", "check", "--json", str(filled)], capture_output=True,
                          env=env, check=False)
     assert b"94.79" in out.stdout, out.stderr.decode()[-2000:]
