@@ -11,7 +11,7 @@ Finding an entry by its text means generating the text first (~10 ms for the eng
 cells).  A caller that knows what its text is a function of -- the engine: the framework
 files' digest and the package's code stamp -- can `keep` the code under that identity as well
 and find it `by_identity` without generating anything (a `.program` entry, checked the same
-way)."""
+way); so can plain data derived the same way (the layout's positions and digest)."""
 
 from __future__ import annotations
 
