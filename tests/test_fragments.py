@@ -131,3 +131,11 @@ def test_random_row_recombinations_of_remembered_rows():
             parser.Parse(raw, True)
         except xml.parsers.expat.ExpatError:
             assert proof is None
+
+
+
+def test_an_unknown_encoding_is_damage_not_an_internal_error():
+    raw = sheet(GOOD_ROWS).replace(b"UTF-8", b"TF-8", 1)
+    with pytest.raises(sheet_scan.Malformed):
+        sheet_scan.check_well_formed(raw)
+    assert fragments.prove(raw, fragments.SHEET_ROWS) is None

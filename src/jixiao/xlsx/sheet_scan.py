@@ -87,6 +87,8 @@ def check_well_formed(raw: bytes) -> tuple[bool, bool]:
         return True, True
     except xml.parsers.expat.ExpatError as exc:
         raise Malformed(exc.lineno, exc.offset) from None
+    except (LookupError, ValueError):  # an encoding expat does not know (as `SafeXlsx.parse_xml` says)
+        raise Malformed(0, 0) from None
     return False, bool(seen)
 
 
