@@ -251,7 +251,8 @@ class RawWorkbook:
 
 # workbook.xml and its rels by content: every workbook of one template version has the same
 # (sheets, defined names), so a batch parses them once, not ~340 names per file
-_BOOKS: dict[tuple[bytes, bytes], tuple[list[tuple[str, str, str]], dict[str, tuple[str, str]], str]] = {}
+_BOOKS: dict[tuple[bytes, bytes], tuple[list[tuple[str, str, str]], dict[str, tuple[str, str]], str,
+                                        dict[str, frozenset[str]]]] = {}
 _BOOKS_KEPT = 16
 
 
@@ -263,13 +264,10 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
         if len(_BOOKS) >= _BOOKS_KEPT:
             _BOOKS.pop(next(iter(_BOOKS)))
         _BOOKS[key] = known
-    sheet_list, names, calc_mode = known
-    wanted: dict[str, set[str]] = {}
-    for sheet_name, coord in names.values():
-        wanted.setdefault(sheet_name, set()).add(coord)
+    sheet_list, names, calc_mode, wanted = known
     shared = SharedStrings(xlsx)
     dates = date_styles(xlsx)
-    sheets = {name: RawSheet(xlsx, name, part, state, shared, frozenset(wanted.get(name, ())), dates)
+    sheets = {name: RawSheet(xlsx, name, part, state, shared, wanted.get(name, frozenset()), dates)
               for name, part, state in sheet_list}
     for sheet in sheets.values():
         if sheet.part not in xlsx.names:
@@ -293,7 +291,10 @@ def _read_book(xlsx: SafeXlsx, book_raw: bytes, rels_raw: bytes):
                   for name, part, state in package.sheet_entries(book, rels)]
     calc = book.find(f"{NS}calcPr")
     calc_mode = (calc.get("calcMode") if calc is not None else None) or "auto"
-    return sheet_list, names, calc_mode
+    wanted: dict[str, set[str]] = {}  # each sheet's cells behind names: what its scan looks for
+    for sheet_name, coord in names.values():
+        wanted.setdefault(sheet_name, set()).add(coord)
+    return sheet_list, names, calc_mode, {sheet: frozenset(coords) for sheet, coords in wanted.items()}
 
 
 def _element_tuple(c: Any) -> values.RawTuple:
