@@ -249,3 +249,19 @@ def test_mutated_sheets_read_the_same_as_element_tree(good: Xlsx, seed: int, mon
     assert {k: scanned.cell(*p) for k, p in scanned.defined_names.items()} == named
     assert {n: s.protected for n, s in scanned.sheets.items()} == protected
     assert {n: s.cells for n, s in scanned.sheets.items()} == cells
+
+
+@pytest.mark.parametrize("part_of", ["sheet", "shared strings"])
+def test_an_unknown_encoding_is_a_damaged_part(good: Xlsx, resaved: Xlsx, tmp_path: Path, part_of: str) -> None:
+    """Not an internal error: the part is named, as for any XML that does not parse."""
+    x = (good if part_of == "sheet" else resaved).copy()
+    part = "xl/worksheets/sheet3.xml" if part_of == "sheet" else "xl/sharedStrings.xml"
+    text = x.members[part]
+    x.members[part] = (b'<?xml version="1.0" encoding="TF-8"?>' + text.split(b"?>", 1)[1]) if text.startswith(b"<?xml") \
+        else b'<?xml version="1.0" encoding="TF-8"?>' + text
+    path = tmp_path / "坏编码.xlsx"
+    path.write_bytes(x.to_bytes())
+    result = check_file(path)
+    assert result.status == "unreadable"
+    assert [m.code for m in result.messages if m.level == "错误"] == ["corrupt_xml"]
+    assert part in result.messages[-1].text

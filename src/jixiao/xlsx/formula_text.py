@@ -4,6 +4,7 @@ same formula with or without '=', '$' anchors, spaces and sheet-name quotes."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["normalise_formula"]
 
@@ -11,6 +12,10 @@ _STRING = re.compile(r'"(?:[^"]|"")*"')
 _QUOTED_SHEET = re.compile(r"'((?:[^']|'')+)'!")
 
 
+# cached: a writer spells each of a template's ~230 formulas the same way in every file (a
+# LibreOffice or Excel save differs from the template in quotes and anchors, so a batch of such
+# files would otherwise normalise every formula of every file)
+@lru_cache(maxsize=8192)
 def normalise_formula(formula: str) -> str:
     """For comparing formulas written by different applications: no '=', no '$', no spaces or
     sheet-name quotes outside strings, upper case outside strings."""

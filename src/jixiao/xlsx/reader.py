@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from jixiao.names import clip
-from jixiao.xlsx import package, sheet_scan, values
+from jixiao.xlsx import fragments, package, sheet_scan, values
 from jixiao.xlsx.formula_text import normalise_formula
 from jixiao.xlsx.package import NS, PKG_REL_NS, REL_NS
 from jixiao.xlsx.refs import COORD, col_letter, col_number, parse_ref
@@ -68,10 +68,13 @@ class SharedStrings:
                 self._items = []
             else:
                 raw = self._xlsx.read_xml(self.PART)
-                markup = _well_formed(self._xlsx, self.PART, raw)
-                self._plain = sheet_scan.plain(raw, b"sst", markup)
+                proof = fragments.prove(raw, fragments.SHARED_ITEMS)
+                if proof is not None:
+                    self._plain = sheet_scan.plain(proof.head + proof.tail, b"sst", False)
+                else:
+                    self._plain = sheet_scan.plain(raw, b"sst", _well_formed(self._xlsx, self.PART, raw))
                 if self._plain:
-                    self._items = sheet_scan.shared_strings(raw)
+                    self._items = sheet_scan.shared_strings(raw, proof and proof.pieces)
                 else:
                     root = self._xlsx.parse_xml(self.PART, raw)
                     self._items = ["".join(t.text or "" for t in si.iter(f"{NS}t")) for si in root.iter(f"{NS}si")]
@@ -112,8 +115,7 @@ class RawSheet:
     def _bytes(self) -> bytes:
         if self._raw is None:
             raw = self._xlsx.read_xml(self.part) if self.part in self._xlsx.names else b""
-            markup = _well_formed(self._xlsx, self.part, raw) if raw else None
-            self._plain = bool(raw) and sheet_scan.plain(raw, markup=markup)
+            self._plain = bool(raw) and _plain_sheet(self._xlsx, self.part, raw)
             self._raw = raw
         return self._raw
 
@@ -160,8 +162,7 @@ class RawSheet:
         if head is None:
             return self.cells
         prefix = head + b"</sheetData></worksheet>"
-        markup = _well_formed(self._xlsx, self.part, prefix)
-        return self._read_all(prefix, sheet_scan.plain(prefix, markup=markup))
+        return self._read_all(prefix, _plain_sheet(self._xlsx, self.part, prefix))
 
     def _load_all(self) -> dict[str, RawCell]:
         if self._all is None:
@@ -179,6 +180,15 @@ class RawSheet:
     def _decode(self, raw: values.RawTuple, coord: str) -> RawCell | None:
         lookup = (lambda index: self._shared.get(index, self.name, coord, self.part)) if raw[0] == "s" else None
         return values.decode(raw, lookup, self._dates)
+
+
+def _plain_sheet(xlsx: SafeXlsx, part: str, raw: bytes) -> bool:
+    """Sheet XML checked well-formed (most rows proven by earlier files: `fragments`), and
+    whether it is in the form the scan reads."""
+    proof = fragments.prove(raw, fragments.SHEET_ROWS)
+    if proof is not None:
+        return sheet_scan.plain(proof.head + proof.tail, markup=False)
+    return sheet_scan.plain(raw, markup=_well_formed(xlsx, part, raw))
 
 
 def _well_formed(xlsx: SafeXlsx, part: str, raw: bytes) -> bool:
@@ -241,7 +251,8 @@ class RawWorkbook:
 
 # workbook.xml and its rels by content: every workbook of one template version has the same
 # (sheets, defined names), so a batch parses them once, not ~340 names per file
-_BOOKS: dict[tuple[bytes, bytes], tuple[list[tuple[str, str, str]], dict[str, tuple[str, str]], str]] = {}
+_BOOKS: dict[tuple[bytes, bytes], tuple[list[tuple[str, str, str]], dict[str, tuple[str, str]], str,
+                                        dict[str, frozenset[str]]]] = {}
 _BOOKS_KEPT = 16
 
 
@@ -253,13 +264,10 @@ def read_workbook(xlsx: SafeXlsx) -> RawWorkbook:
         if len(_BOOKS) >= _BOOKS_KEPT:
             _BOOKS.pop(next(iter(_BOOKS)))
         _BOOKS[key] = known
-    sheet_list, names, calc_mode = known
-    wanted: dict[str, set[str]] = {}
-    for sheet_name, coord in names.values():
-        wanted.setdefault(sheet_name, set()).add(coord)
+    sheet_list, names, calc_mode, wanted = known
     shared = SharedStrings(xlsx)
     dates = date_styles(xlsx)
-    sheets = {name: RawSheet(xlsx, name, part, state, shared, frozenset(wanted.get(name, ())), dates)
+    sheets = {name: RawSheet(xlsx, name, part, state, shared, wanted.get(name, frozenset()), dates)
               for name, part, state in sheet_list}
     for sheet in sheets.values():
         if sheet.part not in xlsx.names:
@@ -283,7 +291,10 @@ def _read_book(xlsx: SafeXlsx, book_raw: bytes, rels_raw: bytes):
                   for name, part, state in package.sheet_entries(book, rels)]
     calc = book.find(f"{NS}calcPr")
     calc_mode = (calc.get("calcMode") if calc is not None else None) or "auto"
-    return sheet_list, names, calc_mode
+    wanted: dict[str, set[str]] = {}  # each sheet's cells behind names: what its scan looks for
+    for sheet_name, coord in names.values():
+        wanted.setdefault(sheet_name, set()).add(coord)
+    return sheet_list, names, calc_mode, {sheet: frozenset(coords) for sheet, coords in wanted.items()}
 
 
 def _element_tuple(c: Any) -> values.RawTuple:

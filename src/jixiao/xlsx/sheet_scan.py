@@ -32,8 +32,10 @@ _ATTRS = rb"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*"
 _CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c\s*>)", re.S)
 # the shapes Excel, WPS and openpyxl write ("<c .../>" or, by openpyxl's etree writer,
 # "<c ... />"), decoded by one match (anything else: _decode)
+# (LibreOffice writes every formula as <f aca="false">: "always calculate", nothing the check reads)
 _SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: s="([0-9]+)")?'
-                     rb"(?: ?/>|>(?:<f>([^<]*)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t>([^<]*)</t></is>)?</c>)")
+                     rb'(?: ?/>|>(?:<f(?: aca="(?:false|true)")?>([^<]*)</f>)?(?:<v>([^<]*)</v>)?'
+                     rb"(?:<is><t>([^<]*)</t></is>)?</c>)")
 # any cell or row start tag (the full, positional scan)
 _TOKEN = re.compile(rb"<(row|c)(?=[\s/>])" + _ATTRS + rb"(?:(/>)|>)", re.S)
 _CELL_END = re.compile(rb"</c\s*>")
@@ -44,9 +46,11 @@ _IS = re.compile(rb"<is(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</is\s*>)", re.S)
 _T = re.compile(rb"<t(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</t\s*>)", re.S)
 _SI = re.compile(rb"<si(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</si\s*>)", re.S)
 _PROTECTION = re.compile(rb"<sheetProtection(?=[\s/>])" + _ATTRS + rb"/?>", re.S)
+_SHEET_ATTR = re.compile(rb"\ssheet\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")  # (XML allows an attribute once)
 _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _COORD = re.compile(r"([A-Z]{1,3})([0-9]+)")  # an r attribute as the scan reads it: no "$"
+_TYPES = {None: "n", b"n": "n", b"s": "s", b"str": "str", b"b": "b", b"e": "e"}
 
 
 class Malformed(Exception):
@@ -83,6 +87,8 @@ def check_well_formed(raw: bytes) -> tuple[bool, bool]:
         return True, True
     except xml.parsers.expat.ExpatError as exc:
         raise Malformed(exc.lineno, exc.offset) from None
+    except (LookupError, ValueError):  # an encoding expat does not know (as `SafeXlsx.parse_xml` says)
+        raise Malformed(0, 0) from None
     return False, bool(seen)
 
 
@@ -120,6 +126,8 @@ def _text(raw: bytes | None) -> str | None:
     and the five predefined entity references resolved."""
     if not raw:
         return None
+    if b"&" not in raw and b"\r" not in raw:
+        return raw.decode("utf-8")  # the usual case: nothing to resolve
     text = raw.decode("utf-8")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -130,6 +138,21 @@ def _text(raw: bytes | None) -> str | None:
             text = text.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">") \
                 .replace("&apos;", "'").replace("&amp;", "&")
     return text
+
+
+# a formula's text -> its decoded form: a template's ~230 formulas are the same in every file
+# of its version, and long (their "&amp;" and "&gt;" make them the dearest texts to decode)
+_FORMULAS: dict[bytes, tuple[str | None, None]] = {}
+_FORMULAS_KEPT = 20_000
+
+
+def _formula(raw: bytes) -> tuple[str | None, None]:
+    known = _FORMULAS.get(raw)
+    if known is None:
+        if len(_FORMULAS) >= _FORMULAS_KEPT:
+            _FORMULAS.clear()
+        known = _FORMULAS[raw] = (_text(raw), None)
+    return known
 
 
 def _resolve(m: re.Match[str]) -> str:
@@ -192,11 +215,11 @@ def scan_wanted(raw: bytes, wanted: frozenset[str]) -> dict[str, RawTuple | None
                 style = (s1 or s2).decode() if (s1 or s2) else None
                 if t == b"inlineStr":
                     if inline is not None:  # <is><t>text</t></is>: the inline string is that text
-                        out[coord] = ("inlineStr", None if f is None else (_text(f), None), _text(v),
+                        out[coord] = ("inlineStr", None if f is None else _formula(f), _text(v),
                                       _text(inline) or "", style)
                         continue
                 elif inline is None:
-                    out[coord] = (t.decode() if t else "n", None if f is None else (_text(f), None), _text(v), None,
+                    out[coord] = (_TYPES.get(t) or t.decode(), None if f is None else _formula(f), _text(v), None,
                                   style)
                     continue
         m = _CELL_AT.match(raw, at)
@@ -242,12 +265,16 @@ def scan_all(raw: bytes) -> dict[str, RawTuple]:
 
 def protected(raw: bytes) -> bool:
     # found by bytes.find (a long needle skips through the text), each hit matched in place:
-    # the regex searching on its own tries every "<" of the sheet
-    at = raw.find(b"<sheetProtection")
+    # the regex searching on its own tries every "<" of the sheet.  The element follows
+    # sheetData (CT_Worksheet's order), so the search starts after the cells: in plain text no
+    # "<sheetProtection" can stand inside them (a cell's text would have it as "&lt;")
+    end = raw.rfind(b"</sheetData")
+    at = raw.find(b"<sheetProtection", max(end, 0))
     while at >= 0:
         m = _PROTECTION.match(raw, at)
         if m is not None:
-            if _attrs(m.group(1)).get(b"sheet") in (b"1", b"true"):
+            a = _SHEET_ATTR.search(m.group(1))
+            if a is not None and (a.group(1) if a.group(1) is not None else a.group(2)) in (b"1", b"true"):
                 return True
             at = m.end()
         else:
@@ -256,12 +283,19 @@ def protected(raw: bytes) -> bool:
     return False
 
 
-def shared_strings(raw: bytes) -> list[bytes | None]:
-    """Each <si>'s inner XML (decoded on demand by `shared_text`)."""
+def shared_strings(raw: bytes, items: list[bytes] | None = None) -> list[bytes | None]:
+    """Each <si>'s inner XML (decoded on demand by `shared_text`).  `items`: the text cut into
+    one `<si…` element each (`fragments.Proof`); in the usual form, every one written `<si>`
+    as Excel, WPS and LibreOffice do, that is all it takes (half a megabyte of rich text from a
+    LibreOffice save takes the regex milliseconds)."""
+    if items is not None and all(p.startswith(b"<si>") for p in items):
+        return [p[4:] for p in items]
     return [m.group(2) for m in _SI.finditer(raw)]
 
 
 def shared_text(inner: bytes | None) -> str:
+    if inner is not None and inner.startswith(b"<t>") and inner.endswith(b"</t>") and inner.count(b"<") == 2:
+        return _text(inner[3:-4]) or ""  # <si><t>text</t></si>, the usual item
     return "".join(_text(x.group(2)) or "" for x in _T.finditer(inner or b""))
 
 
