@@ -174,23 +174,16 @@ class _Check:
         """Every input and computed cell: by defined name; where names are missing, by the
         template's positions, but only if the layout there is verifiably unchanged."""
         fw, book, r = self.fw, self.book, self.result
-        names = computed_names(fw)
-        pos: dict[str, Position] = {}
-        for fid in fw.fields:
-            if fid in book.defined_names:
-                pos[fid] = book.defined_names[fid]
-        for cid, name in names.items():
-            if name in book.defined_names:
-                pos[cid] = book.defined_names[name]
-        wanted = list(fw.fields) + list(names)
-        missing = [i for i in wanted if i not in pos]
+        named = _named(fw, book.defined_names)
+        pos, missing = dict(named.positions), list(named.missing)
         template_layout = layout_for(fw)
         # the usual case costs a dict comparison: the digest of the layout's own positions is
         # computed once per framework, not once per file
         self.unmoved = not missing and (
-            meta.get("layout_digest") == template_layout.digest if pos == template_layout.positions
+            meta.get("layout_digest") == template_layout.digest if named.as_template(template_layout)
             else meta.get("layout_digest") == layout_digest(pos))
         if self.unmoved:
+            self.sheet_names = named.sheets
             return pos  # the usual case: every cell where the template put it
         template = _metadata_map(book) or layout_for(fw).positions
         if missing:
@@ -268,9 +261,9 @@ class _Check:
         budget = max((inputs.get(k) or 0) for k in rule.budget)
         if not budget:
             return
-        for fid, field in self.fw.fields.items():
+        for fid, field in _amounts(self.fw):
             value = inputs.get(fid)
-            if (field.type == "amount" and isinstance(value, float) and value > rule.times * budget
+            if (isinstance(value, float) and value > rule.times * budget
                     and value >= rule.at_least):
                 sheet, coord = self.positions[fid]
                 self.result.add(
@@ -315,7 +308,9 @@ class _Check:
             intact[cid] = True
             if results:
                 found, computed = raw.value, values[cid]
-                if not (type(found) is type(computed) and found == computed) and not same_cell_value(found, computed):
+                # equal as they are, or an empty text result (saved as no value): the same
+                if (not (type(found) is type(computed) and found == computed)
+                        and not (found is None and computed == "") and not same_cell_value(found, computed)):
                     self._mismatch(kind, found, computed, cid, sheet, coord)
         for ind in fw.indicators:
             sid = score_id(ind.id)
@@ -364,11 +359,12 @@ class _Check:
         """Sheets against the template's: renamed (cells found by name on another sheet),
         deleted, added; and sheet protection."""
         template = self.template_sheets()
-        expected = {s for s, _ in template.values()} | {GUIDE_SHEET}
+        # (unmoved: the template's sheets are those of the cells found, known per set of names)
+        expected = (self.sheet_names if self.unmoved else {s for s, _ in template.values()}) | {GUIDE_SHEET}
         present = set(self.book.sheets)
         missing, added = expected - present, present - expected - {META_SHEET, RESULT_SHEET}
         renamed = {template[i][0]: p[0] for i, p in self.positions.items()
-                   if i in template and template[i][0] in missing and p[0] in added}
+                   if i in template and template[i][0] in missing and p[0] in added} if missing and added else {}
         for old, new in sorted(renamed.items()):
             self.result.add(WARNING, "sheet_renamed", f"工作表“{old}”已改名为“{new}”：已按名称读取，请改回原名", sheet=new)
         for name in sorted(missing - set(renamed)):
@@ -401,6 +397,60 @@ def _expected_formulas(fw: Framework, positions: tuple[tuple[str, Position], ...
 
 
 _NO_SHEET = object()
+
+
+class _Named:
+    """Where a workbook's defined names put every cell of a framework, and which cells have
+    none: the same for every workbook of one template version, so worked out once per set of
+    names (the names are compared, a dict comparison in C), not once per file."""
+
+    __slots__ = ("names", "positions", "missing", "sheets", "_template")
+
+    def __init__(self, fw: Framework, defined_names: dict[str, Position]):
+        self.names = dict(defined_names)
+        pos: dict[str, Position] = {}
+        for fid in fw.fields:
+            if fid in defined_names:
+                pos[fid] = defined_names[fid]
+        cnames = computed_names(fw)
+        for cid, name in cnames.items():
+            if name in defined_names:
+                pos[cid] = defined_names[name]
+        self.positions = pos
+        self.missing = tuple(i for i in (*fw.fields, *cnames) if i not in pos)
+        self.sheets = frozenset(s for s, _ in pos.values())
+        self._template: tuple[Any, bool] | None = None
+
+    def as_template(self, layout: Any) -> bool:
+        """Whether the cells are where `layout` puts them."""
+        if self._template is None or self._template[0] is not layout:
+            self._template = (layout, self.positions == layout.positions)
+        return self._template[1]
+
+
+_NAMED: dict[Framework, _Named] = {}
+
+
+def _named(fw: Framework, defined_names: dict[str, Position]) -> _Named:
+    known = _NAMED.get(fw)
+    if known is None or known.names != defined_names:
+        if len(_NAMED) >= 16:
+            _NAMED.clear()
+        known = _NAMED[fw] = _Named(fw, defined_names)
+    return known
+
+
+_AMOUNTS: dict[Framework, list[tuple[str, Any]]] = {}
+
+
+def _amounts(fw: Framework) -> list[tuple[str, Any]]:
+    """The amount fields (the plausibility check's), once per framework."""
+    known = _AMOUNTS.get(fw)
+    if known is None:
+        if len(_AMOUNTS) >= 16:
+            _AMOUNTS.clear()
+        known = _AMOUNTS[fw] = [(fid, f) for fid, f in fw.fields.items() if f.type == "amount"]
+    return known
 
 
 class _Plan:
