@@ -24,7 +24,7 @@ from typing import Any
 from jixiao.expr import (Binary, Call, Concat, Const, ErrorValue, Expr, FormulaError, Ref, as_bool, as_number,
                          as_text, compare, excel_sum)
 from jixiao.numeric import excel_round
-from jixiao.textformat import text_format
+from jixiao.textformat import general_text, text_format
 
 _MAX_DEPTH = 80  # Python allows 100 nested blocks; a deeper cell is left to the tree
 
@@ -47,7 +47,9 @@ def _num(v: Any) -> float:
 
 
 def _txt(v: Any) -> str:
-    return v if type(v) is str else as_text(v)
+    if type(v) is str:
+        return v
+    return general_text(v) if type(v) is float else as_text(v)  # a number joined with &: as as_text
 
 
 def _div(a: Any, b: Any) -> float:
