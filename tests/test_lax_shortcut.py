@@ -114,3 +114,60 @@ def test_the_registry_generation_changes_with_the_registry():
     finally:
         ft.unregister("tmp_generation")
     assert ft.generation() != before
+
+
+def test_the_checkers_plan_follows_the_registry():
+    """The checker builds its per-field shortcuts once per framework, and afresh when a type
+    is registered or unregistered (a type re-registered under the same name reads its own way)."""
+    from jixiao.checker import inputs
+
+    first = inputs._plan(FW)
+    assert inputs._plan(FW) is first
+    assert [fid for fid, *_ in first] == list(FW.fields)
+    ft.register(ft.NumberType("tmp_plan"))
+    try:
+        again = inputs._plan(FW)
+        assert again is not first and [fid for fid, *_ in again] == list(FW.fields)
+    finally:
+        ft.unregister("tmp_plan")
+    assert inputs._plan(FW) is not again
+
+
+AWKWARD = [None, "", " ", "\u3000", 0.0, -0.0, 1.0, 2.0, 0.5, 0.9642, 96.42, 100.0, 150.5, -3.0, 55.0, 5.5, 2021.0,
+           1e20, "437.35", " 437.35 ", "１２３", "40000元", "55人", "96.42%", "(12.5)", "是", "否", " 是", "Y", "√",
+           "无", "--", "abc", "#VALUE!", True, False]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_check_says_the_same_with_and_without_the_shortcuts(seed, tmp_path, monkeypatch):
+    """Every input cell of the Futian workbook typed with something awkward (as an accountant,
+    WPS or a paste leaves it): the check's values and every message are those of the general
+    reading of every cell."""
+    import random
+
+    from openpyxl import load_workbook
+
+    from jixiao.checker import inputs
+    from jixiao.checker.check import check_file
+    from jixiao.data import load_data
+    from jixiao.layout import layout_for
+    from jixiao.samples import sample_path
+    from jixiao.workbook.generator import build_workbook
+
+    rnd = random.Random(seed)
+    path = tmp_path / "typed.xlsx"
+    build_workbook(FW, load_data(FW, sample_path("futian"))).save(path)
+    wb = load_workbook(path)
+    positions = layout_for(FW).positions
+    for fid in FW.fields:
+        if rnd.random() < 0.6:
+            sheet, coord = positions[fid]
+            wb[sheet][coord].value = rnd.choice(AWKWARD)
+    wb.save(path)
+
+    shortcut = check_file(path).to_json()
+    monkeypatch.setattr(ft.FieldType, "lax_shortcut", lambda self, field: lambda raw: ft.GENERAL)
+    monkeypatch.setattr(inputs, "_PLANS", {})
+    general = check_file(path).to_json()
+    assert shortcut == general
+    assert shortcut["inputs"] and any(m["code"] == "normalised" for m in shortcut["messages"])
