@@ -285,44 +285,44 @@ class _Check:
             r.add(NOTE, "no_cached_values",
                   "工作簿未保存公式计算结果（由程序写入、未在 Excel/WPS 中打开过）：已按模板公式（编译一次）重新计算")
         values, results = self.values, cached and not self.invalid
-        intact: dict[str, bool] = {}
-        sheets: dict[str, Any] = {}
+        broken: set[str] = set()  # computed cells whose formula is not the template's
+        sheets, shown, ws = book.sheets, _NO_SHEET, None
         for cid, kind, sheet, coord, expected, expected_norm in plan.cells:
-            ws = sheets.get(sheet, _NO_SHEET)
-            if ws is _NO_SHEET:
-                ws = sheets[sheet] = book.sheets.get(sheet)
+            if sheet != shown:  # the cells come sheet by sheet
+                shown, ws = sheet, sheets.get(sheet)
             raw = ws.cell(coord) if ws else None
             formula = raw.formula if raw is not None else None
             # the usual case first: the formula exactly as the template wrote it, the same result
             if formula != expected:
                 if not formula:
                     self._overwritten(raw, cid, sheet, coord, expected)
-                    intact[cid] = False
+                    broken.add(cid)
                     continue
                 if formula != SHARED and normalise_formula(formula) != expected_norm:
                     r.add(ERROR, "formula_edited",
                           f"{sheet}!{coord} 的公式被修改：应为 ={expected[:80]}，实际为 ={formula[:80]}",
                           sheet=sheet, cell=coord, field=cid)
-                    intact[cid] = False
+                    broken.add(cid)
                     continue
-            intact[cid] = True
             if results:
                 found, computed = raw.value, values[cid]
                 # equal as they are, or an empty text result (saved as no value): the same
                 if (not (type(found) is type(computed) and found == computed)
                         and not (found is None and computed == "") and not same_cell_value(found, computed)):
                     self._mismatch(kind, found, computed, cid, sheet, coord)
-        for ind in fw.indicators:
-            sid = score_id(ind.id)
+        def intact(cid: str) -> bool:
+            return cid in plan.ids and cid not in broken
+
+        for ind, sid, tid in plan.indicators:
             raw = book.cell(*self.positions[sid])
             workbook_score = raw.value if raw is not None and isinstance(raw.value, float) else None
-            if not cached and intact.get(sid):
+            if not cached and intact(sid):
                 workbook_score = self.values[sid]  # its formula is the template's: same result
             r.indicators.append(IndicatorCheck(ind.id, ind.name, ind.points, workbook_score, self.values[sid],
-                                               self.values[text_id(ind.id)]))
+                                               self.values[tid]))
         raw_total = book.cell(*self.positions[TOTAL])
         r.workbook_total = raw_total.value if raw_total is not None and isinstance(raw_total.value, float) else (
-            self.values[TOTAL] if not cached and intact.get(TOTAL) else None)
+            self.values[TOTAL] if not cached and intact(TOTAL) else None)
         r.recomputed_total = self.values[TOTAL]
         r.grade = self.values[GRADE]
 
@@ -457,13 +457,16 @@ class _Plan:
     """What `_compare` walks for one layout: per computed cell its id, kind, position and the
     formula expected there (as written, and normalised)."""
 
-    __slots__ = ("cells", "positions")
+    __slots__ = ("cells", "positions", "ids", "indicators")
 
     def __init__(self, fw: Framework, positions: dict[str, Position]):
         expected = _expected_formulas(fw, tuple(sorted(positions.items())))
         cells = computed_cells(fw)
         self.positions = [positions[c.id] for c in cells]
         self.cells = [(c.id, c.kind, *positions[c.id], *expected[c.id]) for c in cells]
+        self.ids = frozenset(c.id for c in cells)
+        # per indicator: the indicator, its score cell and its 扣分情况说明
+        self.indicators = [(ind, score_id(ind.id), text_id(ind.id)) for ind in fw.indicators]
 
 
 _PLANS: dict[Framework, list[tuple[dict[str, Position], _Plan]]] = {}
