@@ -30,7 +30,7 @@ def read_inputs(fw: Framework, book: WorkbookView, positions: dict[str, Position
     values: dict[str, Any] = {}
     sheets = book.sheets
     shown, ws = None, None
-    for fid, field, quick, numeric in _plan(fw):
+    for fid, field, quick, numeric, reported in _plan(fw):
         sheet, coord = positions[fid]
         if sheet != shown:  # the fields come sheet by sheet
             shown, ws = sheet, sheets.get(sheet)
@@ -47,26 +47,29 @@ def read_inputs(fw: Framework, book: WorkbookView, positions: dict[str, Position
         if value is GENERAL:
             _read_value(fid, field, numeric, sheet, coord, found, values, r)
         elif value is None:
-            _missing(fid, field, sheet, coord, r)
+            if reported:
+                _missing(fid, field, sheet, coord, r)
         else:
             values[fid] = value
     return values
 
 
-def _plan(fw: Framework) -> list[tuple[str, Field, Any, bool]]:
-    """Per input field (in the framework's order): its id, the field, its type's shortcut and
-    whether it is numeric; built once per framework and registry of field types."""
+def _plan(fw: Framework) -> list[tuple[str, Field, Any, bool, bool]]:
+    """Per input field (in the framework's order): its id, the field, its type's shortcut,
+    whether it is numeric and whether leaving it empty is reported (`_missing`); built once
+    per framework and registry of field types."""
     known = _PLANS.get(fw)
     if known is not None and known[0] == field_types.generation():
         return known[1]
     if len(_PLANS) >= 16:
         _PLANS.clear()
-    plan = [(fid, field, field.kind.lax_shortcut(field), field.numeric) for fid, field in fw.fields.items()]
+    plan = [(fid, field, field.kind.lax_shortcut(field), field.numeric, field.required or field.type == "longtext")
+            for fid, field in fw.fields.items()]
     _PLANS[fw] = (field_types.generation(), plan)
     return plan
 
 
-_PLANS: dict[Framework, tuple[int, list[tuple[str, Field, Any, bool]]]] = {}
+_PLANS: dict[Framework, tuple[int, list[tuple[str, Field, Any, bool, bool]]]] = {}
 
 
 def _where(fid: str, field: Field, sheet: str, coord: str) -> dict[str, Any]:
