@@ -131,11 +131,9 @@ class FieldType:
         with no note (None for an empty cell), else GENERAL -- then `coerce` it.  Built once
         per framework; only the types' own `coerce`/`_lax` are short-cut, a subclass that
         overrides them gets the general path for every non-empty cell."""
-        quick = self._quick(field) if type(self).coerce is FieldType.coerce else None
-        if quick is not None:
-            return quick
-        lax = type(self).coerce is FieldType.coerce
-        return (lambda raw: None if raw is None else GENERAL) if lax else (lambda raw: GENERAL)
+        if type(self).coerce is not FieldType.coerce:
+            return lambda raw: GENERAL
+        return self._quick(field) or (lambda raw: None if raw is None else GENERAL)
 
     def _quick(self, field: Field) -> Callable[[object], object] | None:
         """The type's shortcut (see `lax_shortcut`), or None."""
