@@ -87,6 +87,10 @@ def _r15(x: float) -> float:
     return float(f"{x:.15g}")
 
 
+def _rank(v: Any) -> int:
+    return 2 if isinstance(v, bool) else 1 if isinstance(v, str) else 0
+
+
 def compare(a: Any, b: Any) -> int:
     """Excel's ordering: numbers < text < booleans; empty counts as 0 or "" as the other side."""
     ta, tb = type(a), type(b)
@@ -102,11 +106,7 @@ def compare(a: Any, b: Any) -> int:
         a = "" if isinstance(b, str) else 0.0
     if b is None:
         b = "" if isinstance(a, str) else 0.0
-
-    def rank(v: Any) -> int:
-        return 2 if isinstance(v, bool) else 1 if isinstance(v, str) else 0
-
-    ra, rb = rank(a), rank(b)
+    ra, rb = _rank(a), _rank(b)
     if ra != rb:
         return -1 if ra < rb else 1
     if ra == 1:

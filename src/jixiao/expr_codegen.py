@@ -25,7 +25,7 @@ from typing import Any
 from jixiao.expr import (Binary, Call, Concat, Const, ErrorValue, Expr, FormulaError, Ref, as_bool, as_number,
                          as_text, compare, excel_sum)
 from jixiao.numeric import excel_round
-from jixiao.textformat import text_format
+from jixiao.textformat import general_text, text_format
 
 _MAX_DEPTH = 80  # Python allows 100 nested blocks; a deeper cell is left to the tree
 
@@ -42,11 +42,15 @@ class _Unknown(Exception):
 # Each is the value-level twin of the function of the same name in expr._FUNCS.
 
 def _num(v: Any) -> float:
-    return v if type(v) is float else as_number(v)
+    if type(v) is float:
+        return v
+    return 0.0 if v is None else as_number(v)  # an empty cell, the commonest other case
 
 
 def _txt(v: Any) -> str:
-    return v if type(v) is str else as_text(v)
+    if type(v) is str:
+        return v
+    return general_text(v) if type(v) is float else as_text(v)  # a number joined with &: as as_text
 
 
 def _div(a: Any, b: Any) -> float:
@@ -168,21 +172,25 @@ class _Cell:
                 self.line(d, f"{t} = {a} {op} {b} if type({a}) is float and type({b}) is float "
                              f"else _num({a}) {op} _num({b})")
         elif op == "/":
-            self.line(d, f"{t} = _div({a}, {b})")
+            # two doubles, the divisor not zero: divided as they are (_div would do the same)
+            self.line(d, f"{t} = {a} / {b} if type({a}) is float and type({b}) is float and {b} != 0.0 "
+                         f"else _div({a}, {b})")
         elif op in _BOOL_CMP:
             py = _BOOL_CMP[op]
             if (op in ("=", "<>") and type(e.right) is Const and type(e.right.value) is str
                     and type(e.left) is not Const):
                 # cell = "是" / cell <> "": the commonest test in the template, made cheap
+                # (a number is never equal to text: compare() ranks numbers below it)
                 const = repr(e.right.value.lower())
                 self.line(d, f"{t} = ({a} or '').lower() {py} {const} if {a} is None or type({a}) is str "
-                             f"else _cmp({a}, {const}) {py} 0")
+                             f"else {op == '<>'} if type({a}) is float else _cmp({a}, {const}) {py} 0")
             elif type(e.left) is not Const or type(e.right) is not Const:
                 # two doubles: compared as they are unless they are close enough for their
                 # 15-digit values to be equal (rounding to 15 digits is monotonic: it can merge
                 # two values, never swap them); NaN and the close ones go to compare()
-                self.line(d, f"if type({a}) is float and type({b}) is float and "
-                             f"({a} == {b} or abs({a} - {b}) > 2e-14 * abs({a})):")
+                floats = " and ".join(f"type({x}) is float" for x, side in ((a, e.left), (b, e.right))
+                                      if not _is_float(side))  # a float literal needs no test
+                self.line(d, f"if {floats or 'True'} and ({a} == {b} or abs({a} - {b}) > 2e-14 * abs({a})):")
                 self.line(d + 1, f"{t} = {a} {py} {b}")
                 self.line(d, "else:")
                 self.line(d + 1, f"{t} = _cmp({a}, {b}) {py} 0")
@@ -204,7 +212,9 @@ class _Cell:
         elif name in ("IFERROR", "ISNUMBER"):
             self.line(d, "try:")
             a = self.emit(args[0], d + 1)
-            self.line(d + 1, f"{t} = {a}" if name == "IFERROR" else f"{t} = _isnum({a})")
+            # ISNUMBER of arithmetic, ROUND, MIN...: a double whenever it is not an error
+            self.line(d + 1, f"{t} = {a}" if name == "IFERROR" else f"{t} = True" if _is_float(args[0])
+                      else f"{t} = _isnum({a})")
             self.line(d, "except _FE:")
             self.line(d + 1, f"{t} = {self.emit(args[1], d + 1)}" if name == "IFERROR" else f"{t} = False")
         elif name in ("AND", "OR", "NOT"):
@@ -218,12 +228,30 @@ class _Cell:
               and math.isfinite(args[1].value)):
             a = self.emit(args[0], d)
             self.line(d, f"{t} = _fround({a} if type({a}) is float else _num({a}), {int(args[1].value)})")
+        elif name in ("MIN", "MAX") and len(args) == 2:
+            a, b = (self.emit(x, d) for x in args)
+            # two doubles: min([a, b]) is a unless b is smaller (NaN stays where min() keeps it)
+            op = "<" if name == "MIN" else ">"
+            self.line(d, f"{t} = ({b} if {b} {op} {a} else {a}) if type({a}) is float and type({b}) is float "
+                         f"else {_STRICT[name]}({a}, {b})")
         elif name in _STRICT:
             atoms = [self.emit(a, d) for a in args]
             self.line(d, f"{t} = {_STRICT[name]}({', '.join(atoms)})")
         else:
             raise _Unknown(name)
         return t
+
+
+# what always evaluates to a double (or raises): arithmetic and the numeric functions
+_FLOAT_CALLS = frozenset({"MIN", "MAX", "SUM", "ROUND", "ABS", "LEN"})
+
+
+def _is_float(e: Expr) -> bool:
+    if type(e) is Binary:
+        return e.op in ("+", "-", "*", "/")
+    if type(e) is Call:
+        return e.name in _FLOAT_CALLS
+    return type(e) is Const and type(e.value) is float
 
 
 def _is_bool(e: Expr) -> bool:

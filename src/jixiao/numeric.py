@@ -68,6 +68,8 @@ def excel_round(x: float, digits: int) -> float:
     1230.0
     """
     x, digits = float(x), int(digits)
+    if digits >= 0 and x.is_integer() and -1e15 < x < 1e15:
+        return x + 0.0  # a whole number below 10**15: its 15-digit text is itself (most scores)
     s = format(x, ".15g")  # the 15-digit text, as decimal15
     if "e" in s or "n" in s or digits < 0:  # an exponent, inf or nan, tens: by Decimal
         return _round(x, digits, ROUND_HALF_UP)  # decimal's HALF_UP is away from zero

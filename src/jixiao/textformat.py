@@ -6,6 +6,7 @@ explanation texts match the workbook's."""
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from jixiao.numeric import decimal15, excel_round
 
@@ -38,9 +39,9 @@ def plain_text(x: float) -> str:
     return format(decimal15(x).normalize(), "f")
 
 
-def text_format(x: float, fmt: str) -> str:
-    """TEXT(x, fmt) for the format codes the template writes: 0, 0.0…, with an optional %,
-    and #,##0 / #,##0.00 with thousands separators."""
+@lru_cache(maxsize=64)
+def _format_code(fmt: str) -> tuple[bool, bool, int]:
+    """(percent, thousands separators, decimals) of a TEXT format code: read once per code."""
     percent = fmt.endswith("%")
     body = fmt[:-1] if percent else fmt
     grouping = body.startswith("#,##")
@@ -48,7 +49,13 @@ def text_format(x: float, fmt: str) -> str:
         body = body[len("#,##"):]
     if body.count(".") > 1 or body.replace(".", "").strip("0") != "" or not body.startswith("0"):
         raise ValueError(f"unsupported TEXT format {fmt!r}")
-    decimals = len(body.split(".")[1]) if "." in body else 0
+    return percent, grouping, len(body.split(".")[1]) if "." in body else 0
+
+
+def text_format(x: float, fmt: str) -> str:
+    """TEXT(x, fmt) for the format codes the template writes: 0, 0.0…, with an optional %,
+    and #,##0 / #,##0.00 with thousands separators."""
+    percent, grouping, decimals = _format_code(fmt)
     value = excel_round(x * 100 if percent else x, decimals)
     text = f"{abs(value):,.{decimals}f}" if grouping else f"{abs(value):.{decimals}f}"
     if value < 0:

@@ -174,23 +174,16 @@ class _Check:
         """Every input and computed cell: by defined name; where names are missing, by the
         template's positions, but only if the layout there is verifiably unchanged."""
         fw, book, r = self.fw, self.book, self.result
-        names = computed_names(fw)
-        pos: dict[str, Position] = {}
-        for fid in fw.fields:
-            if fid in book.defined_names:
-                pos[fid] = book.defined_names[fid]
-        for cid, name in names.items():
-            if name in book.defined_names:
-                pos[cid] = book.defined_names[name]
-        wanted = list(fw.fields) + list(names)
-        missing = [i for i in wanted if i not in pos]
+        named = _named(fw, book.defined_names)
+        pos, missing = dict(named.positions), list(named.missing)
         template_layout = layout_for(fw)
         # the usual case costs a dict comparison: the digest of the layout's own positions is
         # computed once per framework, not once per file
         self.unmoved = not missing and (
-            meta.get("layout_digest") == template_layout.digest if pos == template_layout.positions
+            meta.get("layout_digest") == template_layout.digest if named.as_template(template_layout)
             else meta.get("layout_digest") == layout_digest(pos))
         if self.unmoved:
+            self.sheet_names = named.sheets
             return pos  # the usual case: every cell where the template put it
         template = _metadata_map(book) or layout_for(fw).positions
         if missing:
@@ -268,9 +261,9 @@ class _Check:
         budget = max((inputs.get(k) or 0) for k in rule.budget)
         if not budget:
             return
-        for fid, field in self.fw.fields.items():
+        for fid, field in _amounts(self.fw):
             value = inputs.get(fid)
-            if (field.type == "amount" and isinstance(value, float) and value > rule.times * budget
+            if (isinstance(value, float) and value > rule.times * budget
                     and value >= rule.at_least):
                 sheet, coord = self.positions[fid]
                 self.result.add(
@@ -292,42 +285,44 @@ class _Check:
             r.add(NOTE, "no_cached_values",
                   "工作簿未保存公式计算结果（由程序写入、未在 Excel/WPS 中打开过）：已按模板公式（编译一次）重新计算")
         values, results = self.values, cached and not self.invalid
-        intact: dict[str, bool] = {}
-        sheets: dict[str, Any] = {}
+        broken: set[str] = set()  # computed cells whose formula is not the template's
+        sheets, shown, ws = book.sheets, _NO_SHEET, None
         for cid, kind, sheet, coord, expected, expected_norm in plan.cells:
-            ws = sheets.get(sheet, _NO_SHEET)
-            if ws is _NO_SHEET:
-                ws = sheets[sheet] = book.sheets.get(sheet)
+            if sheet != shown:  # the cells come sheet by sheet
+                shown, ws = sheet, sheets.get(sheet)
             raw = ws.cell(coord) if ws else None
             formula = raw.formula if raw is not None else None
             # the usual case first: the formula exactly as the template wrote it, the same result
             if formula != expected:
                 if not formula:
                     self._overwritten(raw, cid, sheet, coord, expected)
-                    intact[cid] = False
+                    broken.add(cid)
                     continue
                 if formula != SHARED and normalise_formula(formula) != expected_norm:
                     r.add(ERROR, "formula_edited",
                           f"{sheet}!{coord} 的公式被修改：应为 ={expected[:80]}，实际为 ={formula[:80]}",
                           sheet=sheet, cell=coord, field=cid)
-                    intact[cid] = False
+                    broken.add(cid)
                     continue
-            intact[cid] = True
             if results:
                 found, computed = raw.value, values[cid]
-                if not (type(found) is type(computed) and found == computed) and not same_cell_value(found, computed):
+                # equal as they are, or an empty text result (saved as no value): the same
+                if (not (type(found) is type(computed) and found == computed)
+                        and not (found is None and computed == "") and not same_cell_value(found, computed)):
                     self._mismatch(kind, found, computed, cid, sheet, coord)
-        for ind in fw.indicators:
-            sid = score_id(ind.id)
+        def intact(cid: str) -> bool:
+            return cid in plan.ids and cid not in broken
+
+        for ind, sid, tid in plan.indicators:
             raw = book.cell(*self.positions[sid])
             workbook_score = raw.value if raw is not None and isinstance(raw.value, float) else None
-            if not cached and intact.get(sid):
+            if not cached and intact(sid):
                 workbook_score = self.values[sid]  # its formula is the template's: same result
             r.indicators.append(IndicatorCheck(ind.id, ind.name, ind.points, workbook_score, self.values[sid],
-                                               self.values[text_id(ind.id)]))
+                                               self.values[tid]))
         raw_total = book.cell(*self.positions[TOTAL])
         r.workbook_total = raw_total.value if raw_total is not None and isinstance(raw_total.value, float) else (
-            self.values[TOTAL] if not cached and intact.get(TOTAL) else None)
+            self.values[TOTAL] if not cached and intact(TOTAL) else None)
         r.recomputed_total = self.values[TOTAL]
         r.grade = self.values[GRADE]
 
@@ -364,11 +359,12 @@ class _Check:
         """Sheets against the template's: renamed (cells found by name on another sheet),
         deleted, added; and sheet protection."""
         template = self.template_sheets()
-        expected = {s for s, _ in template.values()} | {GUIDE_SHEET}
+        # (unmoved: the template's sheets are those of the cells found, known per set of names)
+        expected = (self.sheet_names if self.unmoved else {s for s, _ in template.values()}) | {GUIDE_SHEET}
         present = set(self.book.sheets)
         missing, added = expected - present, present - expected - {META_SHEET, RESULT_SHEET}
         renamed = {template[i][0]: p[0] for i, p in self.positions.items()
-                   if i in template and template[i][0] in missing and p[0] in added}
+                   if i in template and template[i][0] in missing and p[0] in added} if missing and added else {}
         for old, new in sorted(renamed.items()):
             self.result.add(WARNING, "sheet_renamed", f"工作表“{old}”已改名为“{new}”：已按名称读取，请改回原名", sheet=new)
         for name in sorted(missing - set(renamed)):
@@ -403,17 +399,74 @@ def _expected_formulas(fw: Framework, positions: tuple[tuple[str, Position], ...
 _NO_SHEET = object()
 
 
+class _Named:
+    """Where a workbook's defined names put every cell of a framework, and which cells have
+    none: the same for every workbook of one template version, so worked out once per set of
+    names (the names are compared, a dict comparison in C), not once per file."""
+
+    __slots__ = ("names", "positions", "missing", "sheets", "_template")
+
+    def __init__(self, fw: Framework, defined_names: dict[str, Position]):
+        self.names = dict(defined_names)
+        pos: dict[str, Position] = {}
+        for fid in fw.fields:
+            if fid in defined_names:
+                pos[fid] = defined_names[fid]
+        cnames = computed_names(fw)
+        for cid, name in cnames.items():
+            if name in defined_names:
+                pos[cid] = defined_names[name]
+        self.positions = pos
+        self.missing = tuple(i for i in (*fw.fields, *cnames) if i not in pos)
+        self.sheets = frozenset(s for s, _ in pos.values())
+        self._template: tuple[Any, bool] | None = None
+
+    def as_template(self, layout: Any) -> bool:
+        """Whether the cells are where `layout` puts them."""
+        if self._template is None or self._template[0] is not layout:
+            self._template = (layout, self.positions == layout.positions)
+        return self._template[1]
+
+
+_NAMED: dict[Framework, _Named] = {}
+
+
+def _named(fw: Framework, defined_names: dict[str, Position]) -> _Named:
+    known = _NAMED.get(fw)
+    if known is None or known.names != defined_names:
+        if len(_NAMED) >= 16:
+            _NAMED.clear()
+        known = _NAMED[fw] = _Named(fw, defined_names)
+    return known
+
+
+_AMOUNTS: dict[Framework, list[tuple[str, Any]]] = {}
+
+
+def _amounts(fw: Framework) -> list[tuple[str, Any]]:
+    """The amount fields (the plausibility check's), once per framework."""
+    known = _AMOUNTS.get(fw)
+    if known is None:
+        if len(_AMOUNTS) >= 16:
+            _AMOUNTS.clear()
+        known = _AMOUNTS[fw] = [(fid, f) for fid, f in fw.fields.items() if f.type == "amount"]
+    return known
+
+
 class _Plan:
     """What `_compare` walks for one layout: per computed cell its id, kind, position and the
     formula expected there (as written, and normalised)."""
 
-    __slots__ = ("cells", "positions")
+    __slots__ = ("cells", "positions", "ids", "indicators")
 
     def __init__(self, fw: Framework, positions: dict[str, Position]):
         expected = _expected_formulas(fw, tuple(sorted(positions.items())))
         cells = computed_cells(fw)
         self.positions = [positions[c.id] for c in cells]
         self.cells = [(c.id, c.kind, *positions[c.id], *expected[c.id]) for c in cells]
+        self.ids = frozenset(c.id for c in cells)
+        # per indicator: the indicator, its score cell and its 扣分情况说明
+        self.indicators = [(ind, score_id(ind.id), text_id(ind.id)) for ind in fw.indicators]
 
 
 _PLANS: dict[Framework, list[tuple[dict[str, Position], _Plan]]] = {}

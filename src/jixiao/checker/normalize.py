@@ -44,6 +44,7 @@ Invalid = FieldError
 _SPACE_CHARS = " \t\n\r\f\v\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _STRIP = _SPACE_CHARS + _INVISIBLE
+STRIP = _STRIP  # what `is_blank` and text reading strip (the field types' shortcuts)
 _SPACES = str.maketrans({**{c: " " for c in _SPACE_CHARS}, **{c: None for c in _INVISIBLE}})
 
 # Full-width ASCII (！…～, incl. ０-９ － ． ， ％ （ ）) → ASCII; minus signs and the IME full stop.
