@@ -32,9 +32,10 @@ _ATTRS = rb"((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*"
 _CELL_AT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"' + _ATTRS + rb"(?:/>|>(.*?)</c\s*>)", re.S)
 # the shapes Excel, WPS and openpyxl write ("<c .../>" or, by openpyxl's etree writer,
 # "<c ... />"), decoded by one match (anything else: _decode)
-# (LibreOffice writes every formula as <f aca="false">: "always calculate", nothing the check reads)
+# (LibreOffice writes every formula as <f aca="false">: "always calculate", nothing the check reads;
+# openpyxl a formula without its result as <v />)
 _SIMPLE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: s="([0-9]+)")?'
-                     rb'(?: ?/>|>(?:<f(?: aca="(?:false|true)")?>([^<]*)</f>)?(?:<v>([^<]*)</v>)?'
+                     rb'(?: ?/>|>(?:<f(?: aca="(?:false|true)")?>([^<]*)</f>)?(?:<v>([^<]*)</v>|<v ?/>)?'
                      rb"(?:<is><t>([^<]*)</t></is>)?</c>)")
 # any cell or row start tag (the full, positional scan)
 _TOKEN = re.compile(rb"<(row|c)(?=[\s/>])" + _ATTRS + rb"(?:(/>)|>)", re.S)
