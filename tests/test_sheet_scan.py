@@ -277,3 +277,24 @@ def test_an_unknown_encoding_is_a_damaged_part(good: Xlsx, resaved: Xlsx, tmp_pa
     assert result.status == "unreadable"
     assert [m.code for m in result.messages if m.level == "错误"] == ["corrupt_xml"]
     assert part in result.messages[-1].text
+
+
+def test_the_metadata_head_is_each_files_own(good: Xlsx, resaved: Xlsx) -> None:
+    """The head is remembered by its bytes: another file's head, or one whose text lives in
+    the file's own shared strings, is read from that file."""
+    from jixiao.layout import meta_sheet
+
+    part = "xl/worksheets/sheet11.xml"
+    first = meta_sheet.read_head(read_workbook(open_xlsx_bytes(good.to_bytes(), "a.xlsx")))
+    other = good.copy()
+    other.members[part] = other.members[part].replace(b"2021.1", b"2021.9", 1)
+    again = meta_sheet.read_head(read_workbook(open_xlsx_bytes(other.to_bytes(), "b.xlsx")))
+    assert first["framework_version"] == "2021.1" and again["framework_version"] == "2021.9"
+    assert {k: v for k, v in again.items() if k != "framework_version"} == \
+        {k: v for k, v in first.items() if k != "framework_version"}
+    for _ in range(2):  # the LibreOffice copy keeps its head text in xl/sharedStrings.xml
+        lo = resaved.copy()
+        sst = lo.members["xl/sharedStrings.xml"]
+        lo.members["xl/sharedStrings.xml"] = sst.replace(b"2021.1<", b"2021.7<", 1)
+        assert b"2021.7<" in lo.members["xl/sharedStrings.xml"]
+        assert meta_sheet.read_head(read_workbook(open_xlsx_bytes(lo.to_bytes(), "c.xlsx")))["framework_version"] == "2021.7"

@@ -162,7 +162,15 @@ class RawSheet:
         if head is None:
             return self.cells
         prefix = head + b"</sheetData></worksheet>"
-        return self._read_all(prefix, _plain_sheet(self._xlsx, self.part, prefix))
+        plain = _plain_sheet(self._xlsx, self.part, prefix)
+        known = _HEADS.get(prefix) if plain else None
+        if known is None:
+            known = self._read_all(prefix, plain)
+            if plain and b't="s"' not in prefix:  # (a shared string's text is the file's own)
+                if len(_HEADS) >= _HEADS_KEPT:
+                    _HEADS.pop(next(iter(_HEADS)))
+                _HEADS[prefix] = known
+        return dict(known)
 
     def _load_all(self) -> dict[str, RawCell]:
         if self._all is None:
@@ -180,6 +188,11 @@ class RawSheet:
     def _decode(self, raw: values.RawTuple, coord: str) -> RawCell | None:
         lookup = (lambda index: self._shared.get(index, self.name, coord, self.part)) if raw[0] == "s" else None
         return values.decode(raw, lookup, self._dates)
+
+
+# the metadata head of a sheet by its bytes: the same in every file of a template version
+_HEADS: dict[bytes, dict[str, RawCell]] = {}
+_HEADS_KEPT = 16
 
 
 def _plain_sheet(xlsx: SafeXlsx, part: str, raw: bytes) -> bool:
