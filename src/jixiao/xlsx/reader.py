@@ -127,7 +127,7 @@ class RawSheet:
                     found = sheet_scan.scan_wanted(raw, self.wanted)
                     # a wanted cell not found by its r may be an r-less (positional) one
                     if None not in found.values() or sheet_scan.all_cells_have_r(raw):
-                        self._some = {c: None if t is None else self._decode(t, c) for c, t in found.items()}
+                        self._some = self._decode_found(found)
             if self._some is not None:
                 return self._some[coord]
         return self._load_all().get(coord)
@@ -184,6 +184,25 @@ class RawSheet:
         else:
             found = ((c, self._decode(_element_tuple(e), c)) for c, e in _positioned(self._xlsx.parse_xml(self.part, raw)).items())
         return {c: cell for c, cell in found if cell is not None}
+
+    def _decode_found(self, found: dict[str, values.RawTuple | None]) -> dict[str, RawCell | None]:
+        """`_decode` of each found cell; the two commonest kinds -- a number without a formula
+        in no date style, a formula with its number -- built here (~450 cells a check)."""
+        out: dict[str, RawCell | None] = {}
+        dates = self._dates
+        for coord, raw in found.items():
+            if raw is not None and raw[0] == "n" and raw[2] and raw[3] is None and raw[4] not in dates:
+                f = raw[1]
+                try:
+                    value = float(raw[2])
+                except ValueError:
+                    pass
+                else:
+                    if f is None or f[0]:
+                        out[coord] = RawCell(value, None if f is None else f[0], "n")
+                        continue
+            out[coord] = None if raw is None else self._decode(raw, coord)
+        return out
 
     def _decode(self, raw: values.RawTuple, coord: str) -> RawCell | None:
         lookup = (lambda index: self._shared.get(index, self.name, coord, self.part)) if raw[0] == "s" else None
