@@ -176,10 +176,12 @@ class HeadReader:
     The cap at the declared size holds here too; the CRC needs the whole member and is checked
     by `read_member` when the part itself is read."""
 
+    FIRST_STEP = 1024  # a part's prolog and root tag: a few hundred bytes (inflating is most of the cost)
     STEP = 4096
 
     def __init__(self, path: str, data: bytes, info: zipfile.ZipInfo):
         self._path, self._info = path, info
+        self._step = self.FIRST_STEP
         self._compressed = _compressed(path, data, info)
         self._inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
         self._tail = self._compressed
@@ -191,12 +193,13 @@ class HeadReader:
         if self.complete:
             return False
         declared = self._info.file_size
+        step, self._step = self._step, self.STEP
         if self._inflate is None:
-            self.head = bytes(self._compressed[:len(self.head) + self.STEP])
+            self.head = bytes(self._compressed[:len(self.head) + step])
             self.complete = len(self.head) >= len(self._compressed)
             return True
         try:
-            chunk = self._inflate.decompress(self._tail, self.STEP)
+            chunk = self._inflate.decompress(self._tail, step)
         except zlib.error:
             raise _damaged(self._path, self._info) from None
         self._tail = self._inflate.unconsumed_tail
