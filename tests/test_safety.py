@@ -212,6 +212,30 @@ def test_too_large_is_refused_before_reading(tmp_path, monkeypatch):
     refused(tmp_path, "大.xlsx", bytes(5000), "too_large", "文件过大")
 
 
+@pytest.mark.parametrize("said", [0, 10])
+def test_a_file_holding_more_than_it_says_is_read_whole_or_refused(tmp_path, monkeypatch, valid, said):
+    """The read takes what the file says it holds and then the rest (a size of 0, as /proc
+    says, or a file that grew): the workbook is read whole, and the limit still holds."""
+    import os as os_module
+
+    import jixiao.xlsx.safe as safety
+
+    path = write(tmp_path, "变大.xlsx", valid)
+    real_fstat = os_module.fstat
+
+    def fstat(fd):
+        st = real_fstat(fd)
+        return os_module.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, said,
+                                      int(st.st_atime), int(st.st_mtime), int(st.st_ctime)))
+
+    monkeypatch.setattr(safety.os, "fstat", fstat)
+    assert open_xlsx(path).data == valid
+    monkeypatch.setattr(safety, "MAX_FILE_BYTES", len(valid) - 1)
+    with pytest.raises(UnreadableWorkbook) as caught:
+        open_xlsx(path)
+    assert caught.value.kind == "too_large"
+
+
 # --------------------------------------------------------------------------- OLE2: xls, et, encrypted
 
 def _cfb(*streams: str) -> bytes:

@@ -228,7 +228,11 @@ def _read_file(path: str) -> bytes:
             declared = st.st_size
             if declared > MAX_FILE_BYTES:
                 raise UnreadableWorkbook(path, "too_large", _too_large(declared))
-            data = f.read(MAX_FILE_BYTES + 1)
+            # as much as the file says it holds, and the rest only if it holds more (a file that
+            # grows, or says 0 as /proc does): a buffer of the whole limit costs more than the read
+            data = f.read(declared + 1)
+            if len(data) > declared:
+                data += f.read(MAX_FILE_BYTES + 1 - len(data))
     except FileNotFoundError:
         raise UnreadableWorkbook(path, "not_found", "文件不存在，请检查文件名和路径") from None
     except IsADirectoryError:
