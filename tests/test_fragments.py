@@ -89,8 +89,12 @@ def test_shared_strings_items():
            + b"</sst>")
     proof = fragments.prove(raw, fragments.SHARED_ITEMS)
     assert proof is not None
-    assert [sheet_scan.shared_text(i) for i in sheet_scan.shared_strings(raw, proof.pieces)] == ["甲", "乙 ", ""]
-    assert sheet_scan.shared_strings(raw, proof.pieces) == sheet_scan.shared_strings(raw)
+    texts = [sheet_scan.shared_text(i, element=True) for i in sheet_scan.shared_strings(raw, proof.pieces)]
+    assert texts == ["甲", "乙 ", ""] == [sheet_scan.shared_text(i) for i in sheet_scan.shared_strings(raw)]
+    with_attributes = raw.replace(b"<si><t>", b'<si  x="a>b"><t>', 1)
+    proof = fragments.prove(with_attributes, fragments.SHARED_ITEMS)
+    assert proof is not None
+    assert [sheet_scan.shared_text(i, element=True) for i in proof.pieces] == texts
 
 
 _FRAGMENTS = st.sampled_from([b"<", b">", b"/", b'"', b"&", b"&amp;", b"<row>", b"</row>", b"<row/>", b"<c>", b"</c>",

@@ -61,12 +61,10 @@ def prove(raw: bytes, item: tuple[bytes, bytes]) -> Proof | None:
         return None
     head, pieces[0] = first[:at], first[at:]
     skip = len(start)
-    new = []
-    for piece in pieces:
-        if piece not in _PROVEN:
-            if not piece.startswith(start) or piece.find(start, skip) >= 0 or b"xmlns" in piece:
-                return None  # not one item per piece: nothing to prove it by
-            new.append(piece)
+    new = [piece for piece in pieces if piece not in _PROVEN]
+    for piece in new:
+        if not piece.startswith(start) or piece.find(start, skip) >= 0 or b"xmlns" in piece:
+            return None  # not one item per piece: nothing to prove it by
     try:
         if check_well_formed(head + b"<x/>" + tail) != (False, False):
             return None  # a DTD, or comments, CDATA, PIs (`sheet_scan.plain` must see them)

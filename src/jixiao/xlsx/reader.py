@@ -61,6 +61,7 @@ class SharedStrings:
         self._xlsx = xlsx
         self._items: list[Any] | None = None
         self._plain = False
+        self._elements = False  # items are <si> elements cut by `fragments`, not inner XML
 
     def _load(self) -> list[Any]:
         if self._items is None:
@@ -74,6 +75,7 @@ class SharedStrings:
                 else:
                     self._plain = sheet_scan.plain(raw, b"sst", _well_formed(self._xlsx, self.PART, raw))
                 if self._plain:
+                    self._elements = proof is not None
                     self._items = sheet_scan.shared_strings(raw, proof and proof.pieces)
                 else:
                     root = self._xlsx.parse_xml(self.PART, raw)
@@ -90,7 +92,7 @@ class SharedStrings:
                 f"{clip(index.strip(), 20)} 不存在（{self.PART} 中共 {len(items)} 个）；"
                 "请在 Excel 或 WPS 中打开后重新另存为 .xlsx")
         item = items[i]
-        return sheet_scan.shared_text(item) if self._plain else item
+        return sheet_scan.shared_text(item, self._elements) if self._plain else item
 
     def __len__(self) -> int:
         return len(self._load())

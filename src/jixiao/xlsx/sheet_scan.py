@@ -285,19 +285,34 @@ def protected(raw: bytes) -> bool:
 
 
 def shared_strings(raw: bytes, items: list[bytes] | None = None) -> list[bytes | None]:
-    """Each <si>'s inner XML (decoded on demand by `shared_text`).  `items`: the text cut into
-    one `<si…` element each (`fragments.Proof`); in the usual form, every one written `<si>`
-    as Excel, WPS and LibreOffice do, that is all it takes (half a megabyte of rich text from a
-    LibreOffice save takes the regex milliseconds)."""
-    if items is not None and all(p.startswith(b"<si>") for p in items):
-        return [p[4:] for p in items]
+    """Each <si>'s XML, decoded on demand by `shared_text`.  `items`: the text already cut into
+    one `<si…` element each (`fragments.Proof`), which is all it takes (half a megabyte of rich
+    text from a LibreOffice save takes the regex milliseconds); else each <si>'s inner XML."""
+    if items is not None:
+        return items
     return [m.group(2) for m in _SI.finditer(raw)]
 
 
-def shared_text(inner: bytes | None) -> str:
-    if inner is not None and inner.startswith(b"<t>") and inner.endswith(b"</t>") and inner.count(b"<") == 2:
-        return _text(inner[3:-4]) or ""  # <si><t>text</t></si>, the usual item
-    return "".join(_text(x.group(2)) or "" for x in _T.finditer(inner or b""))
+_PRESERVED = b'<t xml:space="preserve">'
+
+
+def shared_text(inner: bytes | None, element: bool = False) -> str:
+    """The text of a shared string from its inner XML, or (`element`) from its <si> element
+    as `fragments` cut it (without the end tag)."""
+    if inner is None:
+        return ""
+    if element:
+        if inner[3:4] == b">":
+            inner = inner[4:]
+        else:  # <si> with attributes (never written by Excel, WPS or LibreOffice)
+            m = _SI.match(inner + b"</si>")
+            inner = (m.group(2) if m else None) or b""
+    if inner.endswith(b"</t>") and inner.count(b"<") == 2:  # <t>text</t>, the usual item
+        if inner.startswith(b"<t>"):
+            return _text(inner[3:-4]) or ""
+        if inner.startswith(_PRESERVED):  # as LibreOffice writes every item
+            return _text(inner[len(_PRESERVED):-4]) or ""
+    return "".join(_text(x.group(2)) or "" for x in _T.finditer(inner))
 
 
 @lru_cache(maxsize=64)
