@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import multiprocessing
 import os
 import signal
@@ -131,10 +132,18 @@ class CheckPool:
     as RuntimeError (the importer's `_check` catches everything itself)."""
 
     def __init__(self, jobs: int, func: Callable[..., Any], initializer: Callable[[], None] | None = None,
-                 timeout: float | None = None):
+                 timeout: float | None = None, preload: bool = False):
         # fork on Linux (a worker's parent is then this process, which it watches); spawn
         # elsewhere -- never forkserver, whose workers' parent would be the fork server
-        self._ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        fork = sys.platform.startswith("linux")
+        self._ctx = multiprocessing.get_context("fork" if fork else "spawn")
+        if preload and fork and initializer is not None:
+            # `preload`: the initializer runs once, here, and every worker (replacements too)
+            # inherits its imports and caches instead of repeating them; frozen, those objects
+            # are left alone by the workers' garbage collector, so their pages stay shared
+            initializer()
+            initializer = None
+            gc.freeze()
         self._func, self._initializer, self._timeout = func, initializer, timeout
         self._slots = [_Slot(self) for _ in range(max(1, jobs))]
         self._queue: deque[tuple[int, tuple[Any, ...]]] = deque()
@@ -174,6 +183,17 @@ class CheckPool:
                     slot.conn.send((ticket, args))
                 except OSError:
                     pass  # it died meanwhile: its sentinel says so in wait_any
+
+    def service(self) -> list[tuple[int, Any]]:
+        """Without blocking: what has finished since, and the next queued files handed to the
+        workers that are free (called between other work, so that no worker waits for it)."""
+        busy = [s for s in self._slots if s.ticket is not None]
+        if not busy:
+            return []
+        ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy], 0)
+        done = list(self._collect(busy, set(ready))) if ready else []
+        self._dispatch()
+        return done
 
     def wait_any(self) -> list[tuple[int, Any]]:
         """Block until at least one submitted file is finished (or its worker died)."""

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -154,11 +155,21 @@ class _Children:
     def receipt(self, row: dict[str, Any]) -> None:
         self.rows["receipts"].append(tuple(row[c] for c in RECEIPT_COLUMNS))
 
-    def insert(self, conn: Connection) -> None:
+    def insert(self, conn: Connection, between: Callable[[], None] | None = None) -> None:
         for table, attr, columns in self.TABLES:
-            if self.rows[attr]:
-                _bulk_insert(conn, table, columns, self.rows[attr])
+            rows = self.rows[attr]
+            for start in range(0, len(rows), INSERT_CHUNK):
+                _bulk_insert(conn, table, columns, rows[start:start + INSERT_CHUNK])
+                if between is not None:
+                    between()
         self.rows = {k: [] for k in self.rows}
+
+
+INSERT_CHUNK = 1000  # rows per executemany: the cost is per row, and the pool is fed in between
+
+
+def _nothing() -> None:
+    pass
 
 
 def _bulk_insert(conn: Connection, table: Any, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -201,6 +212,9 @@ class _Writer:
         self.engine, self.root, self.stats, self.report = engine, root, stats, report
         self.stored, self.size = stored, batch
         self.pending: list[tuple[Candidate, Rows | None]] = []
+        # called between the files and the inserts of a batch: the import feeds the pool there,
+        # so that no worker sits idle while a batch is written
+        self.between: Callable[[], None] = _nothing
 
     def add(self, cand: Candidate, rows: Rows | None) -> None:
         self.pending.append((cand, rows))
@@ -220,7 +234,8 @@ class _Writer:
                     fresh = rows is not None and cand.sha256 not in self.stored and cand.sha256 not in new
                     outcomes.append(_write_conn(conn, self.root, cand, rows, children, optimistic=fresh))
                     new.add(cand.sha256)
-                children.insert(conn)
+                    self.between()
+                children.insert(conn, self.between)
         except (IntegrityError, OperationalError):
             outcomes = [self._single(cand, rows) for cand, rows in batch]
         for (cand, rows), outcome in zip(batch, outcomes):
@@ -389,25 +404,31 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
     writer = _Writer(engine, root, stats, _report, _stored_digests(engine))
     # always in worker processes, --jobs 1 too: a file that kills the process checking it (a
     # crash in a C library, the OOM killer) costs one problem receipt, never the batch
-    with CheckPool(jobs, _check_rows, initializer=_warm_up, timeout=CHECK_TIMEOUT) as pool:
+    with CheckPool(jobs, _check_rows, initializer=_warm_up, timeout=CHECK_TIMEOUT, preload=True) as pool:
         pending: dict[int, Candidate] = {}
+        ready: deque[tuple[int, Any]] = deque()  # finished while a batch was being written
+        writer.between = lambda: ready.extend(pool.service())
         for cand in todo():
             if cand.sha256 in writer.stored:
                 writer.add(cand, None)
                 continue
             pending[pool.submit(cand.original_name, cand.data)] = cand
             if len(pending) >= window:
-                _drain(engine, pool, pending, writer, stats, wait_all=False)
-        _drain(engine, pool, pending, writer, stats, wait_all=True)
+                _drain(engine, pool, pending, ready, writer, stats, wait_all=False)
+        _drain(engine, pool, pending, ready, writer, stats, wait_all=True)
+        writer.between = _nothing
     writer.flush()
     engine.dispose()
     return stats
 
 
-def _drain(engine: Engine, pool: CheckPool, pending: dict[int, Candidate], writer: _Writer, stats: ImportStats,
-           wait_all: bool) -> None:
+def _drain(engine: Engine, pool: CheckPool, pending: dict[int, Candidate], ready: deque[tuple[int, Any]],
+           writer: _Writer, stats: ImportStats, wait_all: bool) -> None:
     while pending:
-        for ticket, outcome in pool.wait_any():
+        if not ready:
+            ready.extend(pool.wait_any())
+        while ready:  # writing may collect more (writer.between)
+            ticket, outcome = ready.popleft()
             cand = pending.pop(ticket)
             if isinstance(outcome, (WorkerDied, Exception)):
                 _record_worker_death(engine, cand, outcome, stats)  # at once, in its own transaction
