@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Float, Table, insert, select, update
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from jixiao.checker.result import ACCEPTED, REJECTED, UNREADABLE, WARNED, CheckResult
@@ -190,11 +190,29 @@ def _bulk_insert(conn: Connection, table: Any, names: tuple[str, ...], rows: lis
     if conn.dialect.paramstyle == "qmark":
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({', '.join('?' * len(names))})", rows)
         return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table.name, column_list, rows)
+        return
     one = "(" + ", ".join(["%s"] * len(names)) + ")"
     for start in range(0, len(rows), PG_ROWS_PER_STATEMENT):
         chunk = rows[start:start + PG_ROWS_PER_STATEMENT]
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES " + ", ".join([one] * len(chunk)),
                              tuple(v for row in chunk for v in row))
+
+
+def _copy(conn: Connection, table: str, column_list: str, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows streamed by COPY in the connection's transaction (psycopg adapts
+    each value in C; a multi-row INSERT of thousands of parameters is re-parsed by the driver on
+    every call).  The driver's errors are raised as SQLAlchemy's (a unique key met by another
+    import is an IntegrityError, as for an INSERT)."""
+    dbapi = conn.dialect.loaded_dbapi
+    statement = f"COPY {table} ({column_list}) FROM STDIN"
+    try:
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
 
 
 # (dialect, table, columns, floats_ready) → [(position, the column type's bind processor)]; keyed
