@@ -104,7 +104,16 @@ class _Slot:
         kernel = threading.current_thread() is threading.main_thread()  # PDEATHSIG follows the forking thread
         self.process = ctx.Process(target=_worker, args=(child, os.getpid(), kernel, pool._initializer, pool._func),
                                    daemon=True, name="jixiao-check")
-        self.process.start()
+        # frozen while forking, the parent's objects (a preloaded warm-up's) are left alone by
+        # the worker's garbage collector, so their pages stay shared; the parent's are thawed
+        freeze = pool._preloaded and gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
+        try:
+            self.process.start()
+        finally:
+            if freeze:
+                gc.unfreeze()
         child.close()
         self.ticket: int | None = None
         self.args: tuple[Any, ...] = ()
@@ -137,13 +146,12 @@ class CheckPool:
         # elsewhere -- never forkserver, whose workers' parent would be the fork server
         fork = sys.platform.startswith("linux")
         self._ctx = multiprocessing.get_context("fork" if fork else "spawn")
-        if preload and fork and initializer is not None:
+        self._preloaded = preload and fork and initializer is not None
+        if self._preloaded:
             # `preload`: the initializer runs once, here, and every worker (replacements too)
-            # inherits its imports and caches instead of repeating them; frozen, those objects
-            # are left alone by the workers' garbage collector, so their pages stay shared
+            # inherits its imports and caches instead of repeating them
             initializer()
             initializer = None
-            gc.freeze()
         self._func, self._initializer, self._timeout = func, initializer, timeout
         self._slots = [_Slot(self) for _ in range(max(1, jobs))]
         self._queue: deque[tuple[int, tuple[Any, ...]]] = deque()
