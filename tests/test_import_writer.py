@@ -211,3 +211,21 @@ def test_a_database_at_the_newest_revision_is_not_migrated_again(tmp_path: Path)
     (head,) = _heads()
     assert upgrade_in_a_process() == {"alembic": True, "version": head}  # a new database: migrated
     assert upgrade_in_a_process() == {"alembic": False, "version": head}  # at head: one query
+
+
+def _pdeathsig(_arg: int) -> int:
+    import ctypes
+
+    value = ctypes.c_int()
+    ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(value))  # PR_GET_PDEATHSIG
+    return value.value
+
+
+def test_workers_are_killed_by_the_kernel_with_their_parent() -> None:
+    """The kernel's parent-death signal is set in every worker (found without `ldconfig`)."""
+    with CheckPool(2, _pdeathsig, timeout=DEADLINE) as pool:
+        tickets = [pool.submit(0), pool.submit(0)]
+        results: dict[int, object] = {}
+        while len(results) < len(tickets):
+            results.update(pool.wait_any())
+    assert list(results.values()) == [signal.SIGKILL, signal.SIGKILL]

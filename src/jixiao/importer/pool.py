@@ -11,7 +11,6 @@ Here every worker watches its parent: on Linux the kernel kills it when the pare
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import multiprocessing
 import os
@@ -57,7 +56,9 @@ class WorkerDied:
 def _die_with_parent(parent: int, kernel: bool) -> None:
     if kernel and sys.platform.startswith("linux"):
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            # the process's own symbols, libc's among them (find_library would run `ldconfig -p`
+            # in every worker)
+            libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         except (OSError, AttributeError):
             pass
