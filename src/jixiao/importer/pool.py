@@ -11,7 +11,7 @@ Here every worker watches its parent: on Linux the kernel kills it when the pare
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import gc
 import multiprocessing
 import os
 import signal
@@ -56,7 +56,9 @@ class WorkerDied:
 def _die_with_parent(parent: int, kernel: bool) -> None:
     if kernel and sys.platform.startswith("linux"):
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            # the process's own symbols, libc's among them (find_library would run `ldconfig -p`
+            # in every worker)
+            libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         except (OSError, AttributeError):
             pass
@@ -103,7 +105,16 @@ class _Slot:
         kernel = threading.current_thread() is threading.main_thread()  # PDEATHSIG follows the forking thread
         self.process = ctx.Process(target=_worker, args=(child, os.getpid(), kernel, pool._initializer, pool._func),
                                    daemon=True, name="jixiao-check")
-        self.process.start()
+        # frozen while forking, the parent's objects (a preloaded warm-up's) are left alone by
+        # the worker's garbage collector, so their pages stay shared; the parent's are thawed
+        freeze = pool._preloaded and gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
+        try:
+            self.process.start()
+        finally:
+            if freeze:
+                gc.unfreeze()
         child.close()
         self.ticket: int | None = None
         self.args: tuple[Any, ...] = ()
@@ -131,10 +142,17 @@ class CheckPool:
     as RuntimeError (the importer's `_check` catches everything itself)."""
 
     def __init__(self, jobs: int, func: Callable[..., Any], initializer: Callable[[], None] | None = None,
-                 timeout: float | None = None):
+                 timeout: float | None = None, preload: bool = False):
         # fork on Linux (a worker's parent is then this process, which it watches); spawn
         # elsewhere -- never forkserver, whose workers' parent would be the fork server
-        self._ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        fork = sys.platform.startswith("linux")
+        self._ctx = multiprocessing.get_context("fork" if fork else "spawn")
+        self._preloaded = preload and fork and initializer is not None
+        if self._preloaded:
+            # `preload`: the initializer runs once, here, and every worker (replacements too)
+            # inherits its imports and caches instead of repeating them
+            initializer()
+            initializer = None
         self._func, self._initializer, self._timeout = func, initializer, timeout
         self._slots = [_Slot(self) for _ in range(max(1, jobs))]
         self._queue: deque[tuple[int, tuple[Any, ...]]] = deque()
@@ -174,6 +192,17 @@ class CheckPool:
                     slot.conn.send((ticket, args))
                 except OSError:
                     pass  # it died meanwhile: its sentinel says so in wait_any
+
+    def service(self) -> list[tuple[int, Any]]:
+        """Without blocking: what has finished since, and the next queued files handed to the
+        workers that are free (called between other work, so that no worker waits for it)."""
+        busy = [s for s in self._slots if s.ticket is not None]
+        if not busy:
+            return []
+        ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy], 0)
+        done = list(self._collect(busy, set(ready))) if ready else []
+        self._dispatch()
+        return done
 
     def wait_any(self) -> list[tuple[int, Any]]:
         """Block until at least one submitted file is finished (or its worker died)."""

@@ -17,17 +17,18 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Float, Table, insert, select, update
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from jixiao.checker.result import ACCEPTED, REJECTED, UNREADABLE, WARNED, CheckResult
@@ -112,18 +113,25 @@ class Rows:
     messages: list[tuple[Any, ...]]
 
 
+def _num(x: Any) -> float | None:
+    # Float columns get Python floats here, once, in the worker (the writer skips their processor)
+    return None if x is None else float(x)
+
+
 def _rows(r: CheckResult) -> Rows:
     unit = (r.unit_name or "").strip() or None
     return Rows(
         status=r.status,
         submission=dict(status=r.status, unit_name=unit, unit_code=(r.unit_code or None), year=r.year,
                         framework_id=r.framework_id, framework_version=r.framework_version,
-                        workbook_total=r.workbook_total, recomputed_total=r.recomputed_total, grade=r.grade,
+                        workbook_total=_num(r.workbook_total), recomputed_total=_num(r.recomputed_total),
+                        grade=r.grade,
                         errors=len(r.errors), warnings=len(r.warnings)),
         inputs=[(k, float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None,
                  v if isinstance(v, str) else None)
                 for k, v in r.inputs.items()],
-        scores=[(i.id, i.name, i.points, i.workbook_score, i.recomputed_score, i.explanation) for i in r.indicators],
+        scores=[(i.id, i.name, _num(i.points), _num(i.workbook_score), _num(i.recomputed_score), i.explanation)
+                for i in r.indicators],
         messages=[(n, m.level, m.code, m.text, m.sheet, m.cell, m.field) for n, m in enumerate(r.messages)],
     )
 
@@ -154,31 +162,89 @@ class _Children:
     def receipt(self, row: dict[str, Any]) -> None:
         self.rows["receipts"].append(tuple(row[c] for c in RECEIPT_COLUMNS))
 
-    def insert(self, conn: Connection) -> None:
+    def insert(self, conn: Connection, between: Callable[[], None] | None = None) -> None:
         for table, attr, columns in self.TABLES:
-            if self.rows[attr]:
-                _bulk_insert(conn, table, columns, self.rows[attr])
+            rows = self.rows[attr]
+            for start in range(0, len(rows), INSERT_CHUNK):
+                _bulk_insert(conn, table, columns, rows[start:start + INSERT_CHUNK])
+                if between is not None:
+                    between()
         self.rows = {k: [] for k in self.rows}
+
+
+INSERT_CHUNK = 1000  # rows per executemany: the cost is per row, and the pool is fed in between
+
+
+def _nothing() -> None:
+    pass
 
 
 def _bulk_insert(conn: Connection, table: Any, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """Many rows (tuples in the order of `names`) at once, straight to the driver
     (SQLAlchemy's per-row parameter processing would cost more than the insert): SQLite re-runs
     one prepared statement in C (executemany); PostgreSQL gets many rows per INSERT statement."""
-    cols = [table.c[n] for n in names]
-    # the types' own conversions (e.g. datetimes as SQLite text), as SQLAlchemy would apply them
-    convert = [c.type._cached_bind_processor(conn.dialect) for c in cols]
-    if any(convert):
-        rows = [tuple(f(v) if f else v for f, v in zip(convert, r)) for r in rows]
+    # the types' own conversions (e.g. datetimes as SQLite text), as SQLAlchemy would apply them;
+    # the Float columns' float() was applied in the worker (`_rows`)
+    rows = _convert(rows, _converters(conn.dialect, table, names, floats_ready=True))
     column_list = ", ".join(names)
     if conn.dialect.paramstyle == "qmark":
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({', '.join('?' * len(cols))})", rows)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({', '.join('?' * len(names))})", rows)
         return
-    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table.name, column_list, rows)
+        return
+    one = "(" + ", ".join(["%s"] * len(names)) + ")"
     for start in range(0, len(rows), PG_ROWS_PER_STATEMENT):
         chunk = rows[start:start + PG_ROWS_PER_STATEMENT]
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES " + ", ".join([one] * len(chunk)),
                              tuple(v for row in chunk for v in row))
+
+
+def _copy(conn: Connection, table: str, column_list: str, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows streamed by COPY in the connection's transaction (psycopg adapts
+    each value in C; a multi-row INSERT of thousands of parameters is re-parsed by the driver on
+    every call).  The driver's errors are raised as SQLAlchemy's (a unique key met by another
+    import is an IntegrityError, as for an INSERT)."""
+    dbapi = conn.dialect.loaded_dbapi
+    statement = f"COPY {table} ({column_list}) FROM STDIN"
+    try:
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+
+
+# (dialect, table, columns, floats_ready) → [(position, the column type's bind processor)]; keyed
+# by the dialect object itself (a few per process): an id could be reused by another
+_CONVERTERS: dict[tuple[Any, ...], list[tuple[int, Callable[[Any], Any]]]] = {}
+
+
+def _converters(dialect: Dialect, table: Table, names: tuple[str, ...],
+                floats_ready: bool = False) -> list[tuple[int, Callable[[Any], Any]]]:
+    """The columns that have a bind processor for this dialect, found once.  `floats_ready`: the
+    rows carry Python floats (or None) in their Float columns (`_rows`), so that processor,
+    float(x), is left out."""
+    key = (dialect, table.name, names, floats_ready)
+    got = _CONVERTERS.get(key)
+    if got is None:
+        got = [(i, f) for i, n in enumerate(names)
+               if (f := table.c[n].type._cached_bind_processor(dialect)) is not None
+               and not (floats_ready and isinstance(table.c[n].type, Float))]
+        _CONVERTERS[key] = got
+    return got
+
+
+def _convert(rows: list[tuple[Any, ...]], conv: list[tuple[int, Callable[[Any], Any]]]) -> list[tuple[Any, ...]]:
+    if not conv:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, f in conv:
+            values[i] = f(values[i])
+        out.append(tuple(values))
+    return out
 
 
 PG_ROWS_PER_STATEMENT = 1000  # × ≤ 9 columns: well under PostgreSQL's 65,535 parameters
@@ -201,6 +267,9 @@ class _Writer:
         self.engine, self.root, self.stats, self.report = engine, root, stats, report
         self.stored, self.size = stored, batch
         self.pending: list[tuple[Candidate, Rows | None]] = []
+        # called between the files and the inserts of a batch: the import feeds the pool there,
+        # so that no worker sits idle while a batch is written
+        self.between: Callable[[], None] = _nothing
 
     def add(self, cand: Candidate, rows: Rows | None) -> None:
         self.pending.append((cand, rows))
@@ -220,7 +289,8 @@ class _Writer:
                     fresh = rows is not None and cand.sha256 not in self.stored and cand.sha256 not in new
                     outcomes.append(_write_conn(conn, self.root, cand, rows, children, optimistic=fresh))
                     new.add(cand.sha256)
-                children.insert(conn)
+                    self.between()
+                children.insert(conn, self.between)
         except (IntegrityError, OperationalError):
             outcomes = [self._single(cand, rows) for cand, rows in batch]
         for (cand, rows), outcome in zip(batch, outcomes):
@@ -253,6 +323,19 @@ class _Writer:
             self.stats.duplicates += 1
         else:
             self.stats.already += 1
+
+
+def _insert_submission(conn: Connection, values: dict[str, Any]) -> int:
+    """One submission row, its id returned: as driver SQL on SQLite and PostgreSQL (the Core
+    statement's parameter processing costs more than the insert), elsewhere through Core."""
+    dialect = conn.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
+        return conn.scalar(_INSERT_SUBMISSION, values)
+    names = tuple(values)
+    (row,) = _convert([tuple(values.values())], _converters(dialect, S, names))
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    return conn.exec_driver_sql(f"INSERT INTO submissions ({', '.join(names)}) VALUES "
+                                f"({', '.join([mark] * len(names))}) RETURNING id", row).scalar_one()
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -295,7 +378,7 @@ def _write_conn(conn: Connection, root: Path, cand: Candidate, rows: Rows | None
             currency.lock(conn, unit, year)
         # inserted first: on SQLite the write lock comes with the first write, and the neighbours
         # must be read under it (another import's version committed meanwhile is then seen)
-        sub_id = conn.scalar(_INSERT_SUBMISSION, dict(
+        sub_id = _insert_submission(conn, dict(
             sha256=cand.sha256, original_name=cand.original_name, received_at=received, archive_path=path,
             is_current=False, superseded_by=None, version_key=key, **sub))
         children.add(sub_id, rows)
@@ -347,7 +430,9 @@ def _insert_receipt_once(engine: Engine, **values: object) -> None:
     """INSERT … ON CONFLICT (key) DO NOTHING: two imports recording the same source at once
     leave one receipt, on SQLite and PostgreSQL alike."""
     values["key"] = receipt_key(values["source"], values["sha256"], values.get("source_bytes"))
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(engine.dialect.name)
+    # imported here, the one needed: PostgreSQL's dialect module takes ~0.1 s to import
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{engine.dialect.name}") \
+        if engine.dialect.name in ("postgresql", "sqlite") else None
     with Session(engine) as session, session.begin():
         if dialect is None:  # another database: check first (not race-free, the unique index still holds)
             if session.scalar(select(Receipt.id).where(Receipt.key == values["key"])) is None:
@@ -389,25 +474,31 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
     writer = _Writer(engine, root, stats, _report, _stored_digests(engine))
     # always in worker processes, --jobs 1 too: a file that kills the process checking it (a
     # crash in a C library, the OOM killer) costs one problem receipt, never the batch
-    with CheckPool(jobs, _check_rows, initializer=_warm_up, timeout=CHECK_TIMEOUT) as pool:
+    with CheckPool(jobs, _check_rows, initializer=_warm_up, timeout=CHECK_TIMEOUT, preload=True) as pool:
         pending: dict[int, Candidate] = {}
+        ready: deque[tuple[int, Any]] = deque()  # finished while a batch was being written
+        writer.between = lambda: ready.extend(pool.service())
         for cand in todo():
             if cand.sha256 in writer.stored:
                 writer.add(cand, None)
                 continue
             pending[pool.submit(cand.original_name, cand.data)] = cand
             if len(pending) >= window:
-                _drain(engine, pool, pending, writer, stats, wait_all=False)
-        _drain(engine, pool, pending, writer, stats, wait_all=True)
+                _drain(engine, pool, pending, ready, writer, stats, wait_all=False)
+        _drain(engine, pool, pending, ready, writer, stats, wait_all=True)
+        writer.between = _nothing
     writer.flush()
     engine.dispose()
     return stats
 
 
-def _drain(engine: Engine, pool: CheckPool, pending: dict[int, Candidate], writer: _Writer, stats: ImportStats,
-           wait_all: bool) -> None:
+def _drain(engine: Engine, pool: CheckPool, pending: dict[int, Candidate], ready: deque[tuple[int, Any]],
+           writer: _Writer, stats: ImportStats, wait_all: bool) -> None:
     while pending:
-        for ticket, outcome in pool.wait_any():
+        if not ready:
+            ready.extend(pool.wait_any())
+        while ready:  # writing may collect more (writer.between)
+            ticket, outcome = ready.popleft()
             cand = pending.pop(ticket)
             if isinstance(outcome, (WorkerDied, Exception)):
                 _record_worker_death(engine, cand, outcome, stats)  # at once, in its own transaction
