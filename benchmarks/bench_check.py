@@ -91,7 +91,9 @@ def forget() -> None:
             memory = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):
             continue
-        (memory.cache_clear if hasattr(memory, "cache_clear") else memory.clear)()
+        forget_all = getattr(memory, "cache_clear", None) or getattr(memory, "clear", None)
+        if forget_all is not None:  # (an older checkout's plain function remembers nothing)
+            forget_all()
 
 
 def _children_cpu() -> float:
