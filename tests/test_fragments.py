@@ -49,7 +49,7 @@ def test_a_good_sheet_is_proven_and_its_rows_remembered():
     raw = sheet(GOOD_ROWS, b'<sheetProtection sheet="1"/>')
     proof = fragments.prove(raw, fragments.SHEET_ROWS)
     assert proof is not None and proof.head.endswith(b"<sheetData>") and len(proof.pieces) == 3
-    assert set(proof.pieces) <= fragments._PROVEN
+    assert set(proof.pieces) <= fragments._PROVEN[b"</row>"]
     assert proof.head + b"".join(p + b"</row>" for p in proof.pieces) + proof.tail == raw
 
 
@@ -80,7 +80,7 @@ def test_nested_rows_split_across_pieces_are_not_proven():
     raw = sheet([b"<row><row></row>", b"<row/></row>"])
     assert expat_verdict(raw) == (False, False)
     assert fragments.prove(raw, fragments.SHEET_ROWS) is None
-    assert not fragments._PROVEN
+    assert not any(fragments._PROVEN.values())
 
 
 def test_shared_strings_items():
@@ -143,3 +143,11 @@ def test_an_unknown_encoding_is_damage_not_an_internal_error():
     with pytest.raises(sheet_scan.Malformed):
         sheet_scan.check_well_formed(raw)
     assert fragments.prove(raw, fragments.SHEET_ROWS) is None
+
+
+def test_an_item_proven_in_one_kind_of_part_proves_nothing_in_another():
+    """A row remembered as well-formed before "</row>" is not well-formed before "</si>"."""
+    fragments.prove(sheet([b'<row r="1"><c r="A1"><v>1</v></c></row>']), fragments.SHEET_ROWS)
+    sst = (b'<sst ' + NS + b'><si><t>a</t></si><row r="1"><c r="A1"><v>1</v></c></si></sst>')
+    assert expat_verdict(sst) is None
+    assert fragments.prove(sst, fragments.SHARED_ITEMS) is None

@@ -32,7 +32,9 @@ __all__ = ["SHEET_ROWS", "SHARED_ITEMS", "Proof", "prove"]
 SHEET_ROWS = (b"<row", b"</row>")
 SHARED_ITEMS = (b"<si", b"</si>")
 
-_PROVEN: set[bytes] = set()
+# end tag -> the items proven with it (a row proven is not a shared string proven: the same
+# bytes cut at another end tag are another text)
+_PROVEN: dict[bytes, set[bytes]] = {}
 _PROVEN_LIMIT = 32 << 20  # bytes remembered before starting afresh (a batch's unit texts add up)
 _remembered = 0
 
@@ -61,7 +63,8 @@ def prove(raw: bytes, item: tuple[bytes, bytes]) -> Proof | None:
         return None
     head, pieces[0] = first[:at], first[at:]
     skip = len(start)
-    new = [piece for piece in pieces if piece not in _PROVEN]
+    proven = _PROVEN.get(end) or set()
+    new = [piece for piece in pieces if piece not in proven]
     for piece in new:
         if not piece.startswith(start) or piece.find(start, skip) >= 0 or b"xmlns" in piece:
             return None  # not one item per piece: nothing to prove it by
@@ -75,6 +78,6 @@ def prove(raw: bytes, item: tuple[bytes, bytes]) -> Proof | None:
     if _remembered > _PROVEN_LIMIT:
         _PROVEN.clear()
         _remembered = 0
-    _PROVEN.update(new)
+    _PROVEN.setdefault(end, set()).update(new)
     _remembered += sum(map(len, new))
     return Proof(head, pieces, tail)
