@@ -151,3 +151,11 @@ def test_an_item_proven_in_one_kind_of_part_proves_nothing_in_another():
     sst = (b'<sst ' + NS + b'><si><t>a</t></si><row r="1"><c r="A1"><v>1</v></c></si></sst>')
     assert expat_verdict(sst) is None
     assert fragments.prove(sst, fragments.SHARED_ITEMS) is None
+
+
+def test_items_at_the_top_level_are_not_proven():
+    """Two rows as the document's roots are two roots: not well-formed, never proven."""
+    fragments.prove(sheet(GOOD_ROWS), fragments.SHEET_ROWS)
+    raw = b'<?xml version="1.0" encoding="UTF-8"?>\n' + GOOD_ROWS[0] + GOOD_ROWS[1]
+    assert expat_verdict(raw) is None
+    assert fragments.prove(raw, fragments.SHEET_ROWS) is None

@@ -7,18 +7,19 @@ dearest step of a check, so a part is split into its repeated items (`<si>…</s
 shared strings, `<row …>…</row>` of a sheet) and only items not proven before are parsed.
 
 Why that proves the whole text well-formed: the text is head + item₁ + … + itemₙ + tail,
-split at each end tag.  expat proves (1) head + "<x/>" + tail a well-formed document --
-with "<x/>" standing where the items stood, so the items stand in element content, not in a
-tag, an attribute or a comment -- and (2) each item well-formed content: it starts with the
-one start tag of its name in it (so the end tag it was cut at closes that start tag) and
-parses inside a wrapper element.  A sequence of well-formed content in element content is
-well-formed.  A remembered item was proven in the same way; content is well-formed or not
-whatever surrounds it (no DTD: a document with one is never proven here, no namespaces:
-expat checks them in neither pass).
+split at each end tag.  expat proves (1) head + "<x/><x/>" + tail a well-formed document --
+with two elements standing where the items stood, so the items stand in an element's content:
+not in a tag, an attribute or a comment, and not at the top, where a second element would be a
+second root -- and (2) each item well-formed content: it starts with the one start tag of
+its name in it (so the end tag it was cut at closes that start tag) and parses inside a
+wrapper element.  A sequence of well-formed content in element content is well-formed.  A
+remembered item was proven in the same way, before the same end tag; content is well-formed
+or not whatever surrounds it (no DTD: a document with one is never proven here; no
+namespaces: expat checks them in neither pass).
 
 Anything this cannot prove -- comments, CDATA, processing instructions, a DTD, an item of
-another shape or declaring a namespace, damage -- returns None, and the caller parses the whole text as before: the
-refusals and their line and column stay exactly what they were.
+another shape or declaring a namespace, damage -- returns None, and the caller parses the
+whole text as before: the refusals and their line and column stay exactly what they were.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def prove(raw: bytes, item: tuple[bytes, bytes]) -> Proof | None:
         if not piece.startswith(start) or piece.find(start, skip) >= 0 or b"xmlns" in piece:
             return None  # not one item per piece: nothing to prove it by
     try:
-        if check_well_formed(head + b"<x/>" + tail) != (False, False):
+        if check_well_formed(head + b"<x/><x/>" + tail) != (False, False):
             return None  # a DTD, or comments, CDATA, PIs (`sheet_scan.plain` must see them)
         if new and check_well_formed(b"<x>" + end.join(new) + end + b"</x>") != (False, False):
             return None
