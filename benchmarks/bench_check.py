@@ -84,7 +84,8 @@ def forget() -> None:
     that this script can measure a checkout from before these memories existed."""
     import importlib
 
-    for module, name in (("jixiao.xlsx.fragments", "_PROVEN"), ("jixiao.xlsx.sheet_scan", "_FORMULAS"),
+    for module, name in (("jixiao.xlsx.fragments", "_PROVEN"), ("jixiao.xlsx.fragments", "_FRAMES"),
+                         ("jixiao.xlsx.sheet_scan", "_FORMULAS"),
                          ("jixiao.xlsx.reader", "_BOOKS"), ("jixiao.xlsx.reader", "_HEADS"),
                          ("jixiao.xlsx.styles", "_STYLES"), ("jixiao.xlsx.formula_text", "normalise_formula")):
         try:

@@ -41,8 +41,10 @@ GOOD_ROWS = [row(1, '<c r="A1" t="inlineStr"><is><t>单位名称</t></is></c><c 
 @pytest.fixture(autouse=True)
 def fresh_memory():
     fragments._PROVEN.clear()
+    fragments._FRAMES.clear()
     yield
     fragments._PROVEN.clear()
+    fragments._FRAMES.clear()
 
 
 def test_a_good_sheet_is_proven_and_its_rows_remembered():
@@ -159,3 +161,19 @@ def test_items_at_the_top_level_are_not_proven():
     raw = b'<?xml version="1.0" encoding="UTF-8"?>\n' + GOOD_ROWS[0] + GOOD_ROWS[1]
     assert expat_verdict(raw) is None
     assert fragments.prove(raw, fragments.SHEET_ROWS) is None
+
+
+def test_a_remembered_frame_proves_only_itself():
+    """The head and tail of a good sheet are parsed once; the same frame around other rows is
+    proven without parsing it again, and a frame changed by one byte is parsed (and refused)."""
+    good = sheet(GOOD_ROWS, tail=b'<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>')
+    assert fragments.prove(good, fragments.SHEET_ROWS) is not None
+    assert len(fragments._FRAMES[b"</row>"]) == 1
+    other = sheet(GOOD_ROWS[:1], tail=b'<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>')
+    assert fragments.prove(other, fragments.SHEET_ROWS) is not None
+    assert len(fragments._FRAMES[b"</row>"]) == 1
+    for damaged in (good.replace(b'ref="A1:B1"/>', b'ref="A1:B1">'), good.replace(b"</sheetData>", b"</sheetdata>"),
+                    good.replace(b"<mergeCells", b"<!-- x --><mergeCells")):
+        assert expat_verdict(damaged) != (False, False)
+        assert fragments.prove(damaged, fragments.SHEET_ROWS) is None
+    assert len(fragments._FRAMES[b"</row>"]) == 1

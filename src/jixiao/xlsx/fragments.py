@@ -13,7 +13,8 @@ not in a tag, an attribute or a comment, and not at the top, where a second elem
 second root -- and (2) each item well-formed content: it starts with the one start tag of
 its name in it (so the end tag it was cut at closes that start tag) and parses inside a
 wrapper element.  A sequence of well-formed content in element content is well-formed.  A
-remembered item was proven in the same way, before the same end tag; content is well-formed
+remembered item was proven in the same way, before the same end tag, and a remembered frame
+(head, tail) by the same pass (1) -- which does not depend on the items; content is well-formed
 or not whatever surrounds it (no DTD: a document with one is never proven here; no
 namespaces: expat checks them in neither pass).
 
@@ -36,6 +37,9 @@ SHARED_ITEMS = (b"<si", b"</si>")
 # end tag -> the items proven with it (a row proven is not a shared string proven: the same
 # bytes cut at another end tag are another text)
 _PROVEN: dict[bytes, set[bytes]] = {}
+# end tag -> the (head, tail) pairs proven with it: a sheet's frame (its columns, views, merged
+# cells, validations) is the same in every file of a template version
+_FRAMES: dict[bytes, set[tuple[bytes, bytes]]] = {}
 _PROVEN_LIMIT = 32 << 20  # bytes remembered before starting afresh (a batch's unit texts add up)
 _remembered = 0
 
@@ -69,8 +73,10 @@ def prove(raw: bytes, item: tuple[bytes, bytes]) -> Proof | None:
     for piece in new:
         if not piece.startswith(start) or piece.find(start, skip) >= 0 or b"xmlns" in piece:
             return None  # not one item per piece: nothing to prove it by
+    frames = _FRAMES.get(end) or set()
+    frame = (head, tail)
     try:
-        if check_well_formed(head + b"<x/><x/>" + tail) != (False, False):
+        if frame not in frames and check_well_formed(head + b"<x/><x/>" + tail) != (False, False):
             return None  # a DTD, or comments, CDATA, PIs (`sheet_scan.plain` must see them)
         if new and check_well_formed(b"<x>" + end.join(new) + end + b"</x>") != (False, False):
             return None
@@ -78,7 +84,11 @@ def prove(raw: bytes, item: tuple[bytes, bytes]) -> Proof | None:
         return None  # the whole-text pass says where
     if _remembered > _PROVEN_LIMIT:
         _PROVEN.clear()
+        _FRAMES.clear()
         _remembered = 0
     _PROVEN.setdefault(end, set()).update(new)
     _remembered += sum(map(len, new))
+    if frame not in frames:
+        _FRAMES.setdefault(end, set()).add(frame)
+        _remembered += len(head) + len(tail)
     return Proof(head, pieces, tail)
