@@ -221,7 +221,7 @@ def report(workbook: Path | None, output: Path, as_pdf: bool, framework_sources:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--db", "url", default=None, help="数据库 URL（默认 sqlite:///jixiao.db；PostgreSQL：postgresql+psycopg://…）")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="并行进程数（默认全部核心）")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="并行检查的进程数（默认：核心数 + 1）")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="导入后生成汇总表 .xlsx")
 @click.option("--quiet", is_flag=True, help="不显示进度条")

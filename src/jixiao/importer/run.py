@@ -450,7 +450,7 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
     root = archive_root(url)
     archive.sweep(root)
     stats = ImportStats()
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or default_jobs()
     window = window or jobs * 8
     seen_receipts = _existing_receipts(engine)
 
@@ -492,6 +492,13 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
     return stats
 
 
+def default_jobs() -> int:
+    """Workers for a machine's cores: one more than the cores, because the main process writes
+    only part of the time -- with as many workers as cores, a core idles while a worker waits for
+    its next file (2 cores: ~10-20 % more files per second with 3 workers, benchmarks/README)."""
+    return (os.cpu_count() or 1) + 1
+
+
 def _drain(engine: Engine, pool: CheckPool, pending: dict[int, Candidate], ready: deque[tuple[int, Any]],
            writer: _Writer, stats: ImportStats, wait_all: bool) -> None:
     while pending:
@@ -526,4 +533,4 @@ def count_candidates(paths: Iterable[str | Path]) -> int:
     return sum(1 for _ in iter_sources(paths))
 
 
-__all__ = ["ImportStats", "count_candidates", "import_paths", "make_engine"]
+__all__ = ["ImportStats", "count_candidates", "default_jobs", "import_paths", "make_engine"]
