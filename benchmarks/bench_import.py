@@ -14,7 +14,7 @@
    that would take too long (~0.2 s a file), so those are copies of two workbooks with the unit
    name rewritten (zip surgery), as are the "same unit" resubmissions.
 2. ``python -m jixiao.cli import DIR --db sqlite:///… --quiet`` runs as a subprocess into a fresh
-   SQLite database with ``--jobs`` left at its default (all cores): every file is checked,
+   SQLite database with ``--jobs`` left at its default (the cores + 1): every file is checked,
    scored, stored (submission, inputs, 21 indicator scores, messages) and archived.  The wall
    time includes the interpreter start, the schema creation and the pool's warm-up; a 1-file
    import is timed too, and the "steady" column leaves that fixed cost out.  After each run the
@@ -309,7 +309,7 @@ def mark(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000, help="workbooks in the batch (default 1000)")
-    parser.add_argument("--jobs", type=int, default=None, help="--jobs for jixiao import (default: all cores)")
+    parser.add_argument("--jobs", type=int, default=None, help="--jobs for jixiao import (default: its own, the cores + 1)")
     parser.add_argument("--scale", type=int, default=10, help="also import scale × N files (default 10)")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale × N runs")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL runs")
@@ -318,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="batches up to this size get really distinct workbooks (default 1000)")
     args = parser.parse_args(argv)
     n, cores = args.n, os.cpu_count() or 1
-    jobs = args.jobs or cores
-    print(f"jixiao import benchmark: N = {n}, --jobs {args.jobs or f'default ({cores} cores)'}; "
+    from jixiao.importer.run import default_jobs
+
+    jobs = args.jobs or default_jobs()
+    print(f"jixiao import benchmark: N = {n}, --jobs {args.jobs or f'default ({jobs} workers, {cores} cores)'}; "
           f"Python {platform.python_version()}, {platform.machine()}", file=sys.stderr)
     load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="jixiao-bench-import-"))
