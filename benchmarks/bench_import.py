@@ -318,8 +318,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="batches up to this size get really distinct workbooks (default 1000)")
     args = parser.parse_args(argv)
     n, cores = args.n, os.cpu_count() or 1
-    from jixiao.importer.run import default_jobs
-
+    try:
+        from jixiao.importer.run import default_jobs
+    except ImportError:  # a checkout from before it: as many workers as cores
+        def default_jobs() -> int:
+            return cores
     jobs = args.jobs or default_jobs()
     print(f"jixiao import benchmark: N = {n}, --jobs {args.jobs or f'default ({jobs} workers, {cores} cores)'}; "
           f"Python {platform.python_version()}, {platform.machine()}", file=sys.stderr)
