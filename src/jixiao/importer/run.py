@@ -495,7 +495,7 @@ def import_paths(paths: Iterable[str | Path], url: str, *, jobs: int | None = No
 def default_jobs() -> int:
     """Workers for a machine's cores: one more than the cores, because the main process writes
     only part of the time -- with as many workers as cores, a core idles while a worker waits for
-    its next file (2 cores: ~10-20 % more files per second with 3 workers, benchmarks/README)."""
+    its next file (2 cores: ~5-15 % more files per second with 3 workers, benchmarks/README)."""
     return (os.cpu_count() or 1) + 1
 
 

@@ -12,7 +12,7 @@ import zipfile
 
 try:  # zlib-ng: the same deflate, inflated in about half the time (inflating is a check's dearest C step)
     from zlib_ng import zlib_ng as zlib
-except ImportError:  # pragma: no cover - a dependency; zlib gives the same bytes
+except ImportError:  # pragma: no cover - the `fast` extra not installed: zlib gives the same bytes
     import zlib  # type: ignore[no-redef]
 
 from jixiao.xlsx.unreadable import MiB, UnreadableWorkbook, bomb, corrupt, mb
